@@ -1,0 +1,3 @@
+"""omni-widgets: Gemini Omni Flash video generation in Jupyter."""
+
+__version__ = "0.1.0"
