@@ -1,3 +1,68 @@
-"""omni-widgets: Gemini Omni Flash video generation in Jupyter."""
+"""omni-widgets: Gemini Omni Flash video generation in Jupyter.
+
+The public API lives here; every other module is private.
+"""
+
+import logging
 
 __version__ = "0.1.0"
+logging.getLogger("omni_widgets").addHandler(logging.NullHandler())
+
+from ._client import AsyncOmniClient, OmniClient
+from ._errors import (
+    APIError,
+    AuthenticationError,
+    DownloadError,
+    InsufficientQuotaError,
+    InvalidRequestError,
+    MissingAPIKeyError,
+    NotFoundError,
+    OmniConnectionError,
+    OmniError,
+    OutcomeUnknownError,
+    PermissionDeniedError,
+    Problem,
+    RateLimitError,
+    ServerError,
+    TaskFailedError,
+    URLExpiredError,
+    ValidationError,
+    WaitTimeoutError,
+)
+from ._requests import ImageToVideo, ReferenceToVideo, Request, TextToVideo, VideoEdit
+from ._result import Result
+from ._retry import RetryNotice
+from ._task import Task, TaskError
+
+__all__ = [
+    "APIError",
+    "AsyncOmniClient",
+    "AuthenticationError",
+    "DownloadError",
+    "ImageToVideo",
+    "InsufficientQuotaError",
+    "InvalidRequestError",
+    "MissingAPIKeyError",
+    "NotFoundError",
+    "OmniClient",
+    "OmniConnectionError",
+    "OmniError",
+    "OutcomeUnknownError",
+    "PermissionDeniedError",
+    "Problem",
+    "RateLimitError",
+    "ReferenceToVideo",
+    "Request",
+    "Result",
+    "RetryNotice",
+    "ServerError",
+    "Task",
+    "TaskError",
+    "TaskFailedError",
+    "TextToVideo",
+    "URLExpiredError",
+    "ValidationError",
+    "VideoEdit",
+    "WaitTimeoutError",
+    "__version__",
+]

@@ -1,0 +1,170 @@
+"""The exceptions omni-widgets raises: one base class, one subclass per thing a user can act on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._task import Task
+
+
+class OmniError(Exception):
+    """Base class of every error raised by omni-widgets."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a request: the field, the value given and what is allowed."""
+
+    field: str
+    value: Any
+    allowed: str
+
+    def __str__(self) -> str:
+        return f"{self.field}={_short(self.value)}: {self.allowed}"
+
+
+class ValidationError(OmniError, ValueError):
+    """A request that would be rejected; raised before anything is sent. Lists every problem."""
+
+    def __init__(self, kind: str, problems: list[Problem]) -> None:
+        self.kind = kind
+        self.problems = list(problems)
+        noun = "problem" if len(problems) == 1 else "problems"
+        listed = "; ".join(str(p) for p in problems)
+        super().__init__(f"invalid {kind} ({len(problems)} {noun}): {listed}")
+
+    def for_field(self, field: str) -> list[Problem]:
+        """The problems about one field (``images[2]`` counts as ``images``)."""
+        return [p for p in self.problems if p.field.split("[")[0] == field]
+
+
+class MissingAPIKeyError(OmniError):
+    """No API key was found in the argument or the environment."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no API key: pass OmniClient(api_key=...) or set OMNI_API_KEY (or EVOLINK_API_KEY) "
+            "in the environment; keys come from https://evolink.ai/dashboard/keys. "
+            "To try things without a key, use omni_widgets.sandbox.Sandbox()."
+        )
+
+
+class APIError(OmniError):
+    """The service answered with an HTTP error."""
+
+    advice = "see the message above"
+
+    def __init__(
+        self,
+        status_code: int,
+        code: str | None,
+        message: str,
+        type: str | None = None,
+        task_id: str | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.type = type
+        self.task_id = task_id
+        where = f" for task {task_id}" if task_id else ""
+        label = f"{status_code} {code}" if code else str(status_code)
+        super().__init__(f"HTTP {label}{where}: {message.strip() or 'no message'} ({self.advice})")
+
+
+class InvalidRequestError(APIError):
+    """400: the service rejected the request; fix it before sending it again."""
+
+    advice = "fix the request; it will not be retried"
+
+
+class AuthenticationError(APIError):
+    """401: the API key is missing, wrong or expired."""
+
+    advice = "check OMNI_API_KEY; keys come from https://evolink.ai/dashboard/keys"
+
+
+class InsufficientQuotaError(APIError):
+    """402: the account has no credits left."""
+
+    advice = "top up at https://evolink.ai/dashboard/billing"
+
+
+class PermissionDeniedError(APIError):
+    """403: the key may not use this model or see this task."""
+
+    advice = "this key has no access; check the key or the task id"
+
+
+class NotFoundError(APIError):
+    """404: no such task (wrong id, or the record has expired)."""
+
+    advice = "check the task id; task records expire"
+
+
+class RateLimitError(APIError):
+    """429: too many requests; retried automatically up to ``max_retries``."""
+
+    advice = "too many requests; wait a little and try again"
+
+
+class ServerError(APIError):
+    """5xx: the service failed; retried automatically where that is safe."""
+
+    advice = "a service-side failure; try again later"
+
+
+class OmniConnectionError(OmniError):
+    """The service could not be reached, or the connection failed."""
+
+
+class OutcomeUnknownError(OmniConnectionError):
+    """A create request was sent but its answer was lost: a task may or may not exist.
+
+    It is never retried automatically, because a retry could start (and bill) a second task.
+    """
+
+
+class TaskFailedError(OmniError):
+    """The task ended as failed or cancelled; carries the task, the business code and advice."""
+
+    def __init__(self, task: Task) -> None:
+        self.task = task
+        error = task.error
+        self.code = error.code if error else None
+        self.advice = error.advice if error else "resubmit the request"
+        detail = error.message.replace("\n", " ").strip() if error else "no reason given"
+        code = f" ({self.code})" if self.code else ""
+        super().__init__(f"task {task.id} {task.status}{code}: {detail} Advice: {self.advice}.")
+
+
+class WaitTimeoutError(OmniError):
+    """The wait ended before the task did; the task goes on and can be waited for again."""
+
+    def __init__(self, task: Task, timeout: float) -> None:
+        self.task = task
+        self.timeout = timeout
+        super().__init__(
+            f"task {task.id} is still {task.status} ({task.progress}%) after {timeout:g} s; "
+            f"it keeps running: wait again with client.wait({task.id!r})"
+        )
+
+
+class DownloadError(OmniError):
+    """The finished video could not be downloaded or failed its integrity checks."""
+
+    def __init__(self, task_id: str, message: str) -> None:
+        self.task_id = task_id
+        super().__init__(f"download of task {task_id} failed: {message}")
+
+
+class URLExpiredError(DownloadError):
+    """The video URL no longer answers (URLs expire 24 hours after the task completes)."""
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """A repr short enough for a one-line message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
