@@ -5,9 +5,6 @@ The public API lives here; every other module is private.
 
 import logging
 
-__version__ = "0.1.0"
-logging.getLogger("omni_widgets").addHandler(logging.NullHandler())
-
 from ._client import AsyncOmniClient, OmniClient
 from ._errors import (
     APIError,
@@ -33,6 +30,9 @@ from ._requests import ImageToVideo, ReferenceToVideo, Request, TextToVideo, Vid
 from ._result import Result
 from ._retry import RetryNotice
 from ._task import Task, TaskError
+from ._version import __version__
+
+logging.getLogger("omni_widgets").addHandler(logging.NullHandler())
 
 __all__ = [
     "APIError",

@@ -12,7 +12,6 @@ from typing import Any, Self, TypeVar
 
 import httpx
 
-from . import __version__
 from ._errors import TaskFailedError
 from ._progress import default_reporter
 from ._protocol import (
@@ -32,6 +31,7 @@ from ._result import Result
 from ._retry import RetryPolicy
 from ._settings import Settings, resolve
 from ._task import Task
+from ._version import __version__
 
 T = TypeVar("T")
 OnUpdate = Callable[[Update], None]
