@@ -95,7 +95,7 @@ def load_image_bytes(value: Any) -> bytes:
             return _b64decode(match.group("data"), "the data URL's base64 part")
         if text.startswith("data:"):
             raise ImageProblem("a data URL must look like data:image/png;base64,...")
-        if len(text) < 1024 and Path(text).expanduser().is_file():
+        if _is_file(text):
             return _read_file(Path(text).expanduser())
         if len(text) >= 64 and _BASE64.match(text):
             return _b64decode(text, "the base64 string")
@@ -117,6 +117,13 @@ def describe_image(url: str) -> str:
     head, _, payload = url.partition(",")
     fmt = head[len("data:image/") :].split(";")[0] if head.startswith("data:image/") else "?"
     return f"<{fmt} image, {len(payload) * 3 // 4 / 1024:.0f} KB>"
+
+
+def _is_file(text: str) -> bool:
+    try:
+        return Path(text).expanduser().is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def _read_file(path: Path) -> bytes:

@@ -19,8 +19,9 @@ MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x00" * 200
 Responder = Callable[[httpx.Request], httpx.Response]
 
 
-def task_body(task_id: str = "task-unified-1-abc", status: str = "pending", progress: int = 0,
-              **extra: Any) -> dict[str, Any]:
+def task_body(
+    task_id: str = "task-unified-1-abc", status: str = "pending", progress: int = 0, **extra: Any
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": task_id,
         "model": "gemini-omni-flash-text-to-video",
@@ -36,21 +37,26 @@ def task_body(task_id: str = "task-unified-1-abc", status: str = "pending", prog
 
 
 def created(task_id: str = "task-unified-1-abc", estimated_time: int = 60) -> httpx.Response:
-    return httpx.Response(200, json=task_body(
-        task_id,
-        task_info={"can_cancel": False, "estimated_time": estimated_time},
-        usage={"billing_rule": "per_token", "credits_reserved": 12.5, "user_group": "default"},
-    ))
+    return httpx.Response(
+        200,
+        json=task_body(
+            task_id,
+            task_info={"can_cancel": False, "estimated_time": estimated_time},
+            usage={"billing_rule": "per_token", "credits_reserved": 12.5, "user_group": "default"},
+        ),
+    )
 
 
-def completed(task_id: str = "task-unified-1-abc", url: str = "https://cdn.test/v.mp4"
-              ) -> httpx.Response:
+def completed(
+    task_id: str = "task-unified-1-abc", url: str = "https://cdn.test/v.mp4"
+) -> httpx.Response:
     return httpx.Response(200, json=task_body(task_id, "completed", 100, results=[url]))
 
 
 def error(status: int, code: Any = "x", message: str = "boom", **headers: str) -> httpx.Response:
-    return httpx.Response(status, json={"error": {"code": code, "message": message,
-                                                  "type": "t"}}, headers=headers)
+    return httpx.Response(
+        status, json={"error": {"code": code, "message": message, "type": "t"}}, headers=headers
+    )
 
 
 @dataclass
