@@ -1,0 +1,106 @@
+"""Shared fixtures: a real kernel (``kernel``) and JupyterLab in Chromium (``lab_server``,
+``lab_servers``, ``chromium``, ``lab_page``). Helpers live in ``_kernel.py`` and ``_lab.py``.
+
+Browser tests: mark them ``@pytest.mark.browser`` and keep them in their own modules (the
+``chromium`` fixture is module-scoped, see ``_lab.py``). Write notebooks into
+``lab_server.root_dir`` (a temp dir) or ``lab_server.copy_in(...)`` repo notebooks, then::
+
+    lab_page.open_notebook("demo.ipynb")
+    lab_page.run_all_cells()
+    lab_page.find(".omni-card")
+
+Need other env for the kernels (e.g. a sandbox)? ``server = lab_servers(env={"OMNI_BASE_URL":
+sb.base_url, "OMNI_API_KEY": sb.api_key})`` and ``with LabPage.new(chromium, server) as page:``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Generator, Iterator, Mapping
+from pathlib import Path
+
+import pytest
+from _kernel import Kernel
+from _lab import CHROMIUM_PATH, LabPage, LabServer, launch_chromium
+from playwright.sync_api import Browser, sync_playwright
+
+LabServerFactory = Callable[..., LabServer]
+_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Remember each phase's report so fixtures can tell whether their test failed."""
+    report: pytest.TestReport = yield
+    item.stash.setdefault(_REPORTS, {})[report.when] = report
+    return report
+
+
+@pytest.fixture
+def kernel() -> Iterator[Kernel]:
+    """A started ipykernel (scrubbed env, see ``sanitized_env``), shut down after the test."""
+    with Kernel() as k:
+        yield k
+
+
+@pytest.fixture(scope="session")
+def lab_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServerFactory]:
+    """Factory ``(env=None, root_dir=None) -> LabServer``; one server per distinct pair, reused
+    for the whole session and stopped at its end. ``env`` values of None unset a variable."""
+    servers: dict[tuple[object, ...], LabServer] = {}
+
+    def get(env: Mapping[str, str | None] | None = None, root_dir: Path | None = None) -> LabServer:
+        key = (tuple(sorted((env or {}).items())), root_dir)
+        if key not in servers:
+            state = tmp_path_factory.mktemp("lab-state")
+            root = root_dir or tmp_path_factory.mktemp("lab-root")
+            servers[key] = LabServer.start(root, state, env=env)
+        return servers[key]
+
+    yield get
+    for server in servers.values():
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def lab_server(lab_servers: LabServerFactory) -> LabServer:
+    """The default Lab server: temp root dir, no ``OMNI_*`` variables or API keys in its env."""
+    return lab_servers()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """Debian's headless Chromium via Playwright (module-scoped: see ``_lab.py`` on asyncio).
+
+    Skips when /usr/bin/chromium is missing, except under CI where that is a failure.
+    """
+    if not Path(CHROMIUM_PATH).exists():
+        message = f"{CHROMIUM_PATH} missing: apt-get install chromium chromium-driver (./dev test)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def lab_page(
+    chromium: Browser, lab_server: LabServer, request: pytest.FixtureRequest
+) -> Iterator[LabPage]:
+    """A fresh tab on ``lab_server``; on failure saves ``test-artifacts/<test>-failure.png``."""
+    with LabPage.new(chromium, lab_server) as page:
+        yield page
+        reports = request.node.stash.get(_REPORTS, {})
+        if any(r.failed for r in reports.values()):
+            name = re.sub(r"[^\w.-]+", "_", request.node.name)
+            try:
+                page.screenshot(f"{name}-failure")
+            except Exception as exc:  # a broken page must not hide the test's own error
+                print(f"failure screenshot not saved: {exc}")
+            if page.console_errors:
+                print("browser console errors:\n" + "\n".join(page.console_errors))
