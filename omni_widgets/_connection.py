@@ -1,0 +1,88 @@
+"""Which service a notebook talks to: the real one when a key is set, else the local sandbox."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from ._client import AsyncOmniClient, OmniClient
+from ._settings import resolve
+
+REAL_SERVICE_HINT = (
+    "Sandbox: videos are made locally, for free. For the real service, set OMNI_API_KEY "
+    "(from https://evolink.ai/dashboard/keys) and restart the kernel."
+)
+
+_lock = threading.Lock()
+_sandbox: Any = None
+
+
+@dataclass
+class Connection:
+    """The settings a notebook front end uses, with one sync and one async client made from them."""
+
+    api_key: str = field(repr=False)
+    base_url: str
+    sandbox: bool
+    key_source: str
+    poll_interval: float = 3.0
+    _async: AsyncOmniClient | None = field(default=None, repr=False)
+    _sync: OmniClient | None = field(default=None, repr=False)
+
+    @property
+    def client(self) -> AsyncOmniClient:
+        """The async client, for work scheduled on the kernel's event loop."""
+        if self._async is None:
+            self._async = AsyncOmniClient(
+                self.api_key, self.base_url, poll_interval=self.poll_interval
+            )
+        return self._async
+
+    @property
+    def sync_client(self) -> OmniClient:
+        """The blocking client, for waits done as plain loops (interruptible)."""
+        if self._sync is None:
+            self._sync = OmniClient(self.api_key, self.base_url, poll_interval=self.poll_interval)
+        return self._sync
+
+
+def connect(api_key: str | None = None, base_url: str | None = None) -> Connection:
+    """Use the given or configured key; with none, start (once) and use the local sandbox."""
+    settings = resolve(api_key, base_url)
+    if settings.api_key is not None:
+        host = urlsplit(settings.base_url).hostname or ""
+        local = host in ("127.0.0.1", "localhost", "::1")
+        return Connection(
+            settings.api_key.reveal(),
+            settings.base_url,
+            local,
+            settings.key_source,
+            1.0 if local else 3.0,
+        )
+    sandbox = shared_sandbox()
+    return Connection(sandbox.api_key, sandbox.base_url, True, "sandbox", 1.0)
+
+
+def shared_sandbox() -> Any:
+    """The in-process sandbox for this kernel, started on first use and kept running."""
+    global _sandbox
+    with _lock:
+        if _sandbox is None:
+            from .sandbox import Sandbox
+
+            _sandbox = Sandbox()
+            _sandbox.start()
+        return _sandbox
+
+
+def stop_shared_sandbox() -> bool:
+    """Stop the in-process sandbox if it runs; True if it did."""
+    global _sandbox
+    with _lock:
+        if _sandbox is None:
+            return False
+        _sandbox.stop()
+        _sandbox = None
+        return True

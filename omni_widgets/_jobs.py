@@ -1,0 +1,233 @@
+"""A job is one request's life in a notebook: create, watch, download; observable by cards.
+
+Jobs run as asyncio tasks on the kernel's own event loop, so the kernel stays free. Every job of the
+session is kept (with a strong reference) so that no created task is ever forgotten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+from ._connection import Connection
+from ._errors import OmniError, TaskFailedError
+from ._requests import MODELS, Request
+from ._retry import RetryNotice
+from ._task import Task
+
+logger = logging.getLogger("omni_widgets")
+
+Phase = Literal[
+    "submitting", "pending", "processing", "downloading", "completed", "failed", "error"
+]
+FINAL_PHASES = ("completed", "failed", "error")
+TICK_S = 1.0
+
+Listener = Callable[["Job"], None]
+_SESSION: list[Job] = []
+
+
+class Job:
+    """Submits one request (or follows an existing task) and keeps its state for the UI."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        request: Request | None = None,
+        *,
+        task: Task | None = None,
+        dest: str | Path | None = None,
+    ) -> None:
+        if request is None and task is None:
+            raise ValueError("a job needs a request or an existing task")
+        self.connection = connection
+        self.request = request or (task.request if task else None)
+        self.task = task
+        self.dest = dest
+        self.phase: Phase = "pending" if task else "submitting"
+        self.notice = ""
+        self.path: Path | None = None
+        self.error: BaseException | None = None
+        self.started = time.monotonic()
+        self.finished: float | None = None
+        self._listeners: list[Listener] = []
+        self._future: asyncio.Task[None] | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        _SESSION.append(self)
+
+    # --- what a card shows ----------------------------------------------------------------
+
+    @property
+    def task_id(self) -> str | None:
+        return self.task.id if self.task else None
+
+    @property
+    def model(self) -> str | None:
+        return self.request.model if self.request else (self.task.model if self.task else None)
+
+    @property
+    def mode(self) -> str:
+        """The request kind's name, e.g. 'TextToVideo'."""
+        cls = MODELS.get(self.model or "")
+        return cls.__name__ if cls else (self.model or "task")
+
+    @property
+    def prompt(self) -> str:
+        return self.request.prompt if self.request else ""
+
+    @property
+    def done(self) -> bool:
+        return self.phase in FINAL_PHASES
+
+    @property
+    def running(self) -> bool:
+        return self._future is not None and not self._future.done()
+
+    @property
+    def elapsed(self) -> float:
+        return (self.finished or time.monotonic()) - self.started
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left by the service's estimate, while the task runs."""
+        if self.done or not self.task or not self.task.estimated_time:
+            return None
+        return max(0.0, self.task.estimated_time - self.elapsed)
+
+    @property
+    def error_message(self) -> str:
+        return str(self.error) if self.error else ""
+
+    # --- observing ------------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener(job)`` on every change (and every second while it runs)."""
+        self._listeners.append(listener)
+        listener(self)
+
+    def _changed(self) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(self)
+            except Exception:
+                logger.exception("a job listener failed")
+
+    def apply(self, update: Task | RetryNotice) -> None:
+        """Take in a task update or a retry notice (from either client)."""
+        if isinstance(update, RetryNotice):
+            self.notice = update.message
+        else:
+            self.task = self.task.updated(update) if self.task else update
+            self.notice = ""
+            if update.status in ("pending", "processing"):
+                self.phase = update.status  # type: ignore[assignment]
+        self._changed()
+
+    # --- running --------------------------------------------------------------------------
+
+    def start(self) -> Job:
+        """Run on the current event loop (the kernel's, in a notebook) and return at once."""
+        loop = asyncio.get_running_loop()
+        self._future = loop.create_task(self._run(), name=f"omni-job-{id(self)}")
+        self._ticker = loop.create_task(self._tick())
+        return self
+
+    async def _run(self) -> None:
+        client = self.connection.client
+        try:
+            if self.task is None:
+                assert self.request is not None
+                self.apply(await client.submit(self.request, on_update=self.apply))
+            task = await client.wait(self.task or "", on_update=self.apply)
+            self._set_phase("downloading")
+            self.path = await client.download(task, self.dest)
+            self._finish("completed", None)
+        except TaskFailedError as exc:
+            self._finish("failed", exc)
+        except asyncio.CancelledError:
+            self._finish(
+                "error",
+                OmniError(
+                    f"stopped watching {self._about()}; it goes on: resume it to watch it again"
+                ),
+            )
+            raise
+        except Exception as exc:
+            self._finish("error", exc)
+
+    def wait_blocking(self) -> None:
+        """Follow the job with a plain synchronous loop (interruptible), in the calling cell.
+
+        On interrupt the waiting stops, never the task: the job goes on in the background.
+        """
+        client = self.connection.sync_client
+        try:
+            if self.task is None:
+                assert self.request is not None
+                self.apply(client.submit(self.request, on_update=self.apply))
+            task = client.wait(self.task or "", on_update=self.apply)
+            self._set_phase("downloading")
+            self.path = client.download(task, self.dest)
+            self._finish("completed", None)
+        except TaskFailedError as exc:
+            self._finish("failed", exc)
+        except KeyboardInterrupt:
+            if self.task is not None:
+                self.notice = "stopped waiting; the task goes on and this card keeps watching"
+                self.start()
+            else:
+                self._finish("error", OmniError("interrupted before the task was created"))
+            raise
+        except Exception as exc:
+            self._finish("error", exc)
+
+    def resume(self) -> Job:
+        """Watch and download again after an error, without creating a new task."""
+        if self.task is None or self.running:
+            return self
+        self.phase, self.error, self.finished, self.notice = "pending", None, None, ""
+        self._changed()
+        return self.start()
+
+    def resubmit(self) -> Job:
+        """A new job for the same request (an explicit act: it creates and bills a new task)."""
+        if self.request is None:
+            raise OmniError(f"{self._about()} has no request to resubmit")
+        return Job(self.connection, self.request, dest=self.dest).start()
+
+    def _set_phase(self, phase: Phase) -> None:
+        self.phase = phase
+        self._changed()
+
+    def _finish(self, phase: Phase, error: BaseException | None) -> None:
+        self.phase = phase
+        self.error = error
+        self.finished = time.monotonic()
+        if error is not None and not isinstance(error, TaskFailedError):
+            logger.warning("%s: %s", self._about(), error)
+        self._changed()
+
+    async def _tick(self) -> None:
+        while self._future is not None and not self._future.done():
+            await asyncio.sleep(TICK_S)
+            self._changed()
+
+    def _about(self) -> str:
+        return f"task {self.task.id}" if self.task else "the request"
+
+    def __repr__(self) -> str:
+        return f"<Job {self.task_id or '(not created)'} {self.mode} {self.phase}>"
+
+
+def session_jobs() -> list[Job]:
+    """Every job of this kernel session, newest first."""
+    return list(reversed(_SESSION))
+
+
+def find_job(task_id: str) -> Job | None:
+    """The newest job following this task id, if any."""
+    return next((job for job in session_jobs() if job.task_id == task_id), None)
