@@ -34,16 +34,16 @@ from jupyter_client.manager import KernelManager
 #: Variables removed from the environment of kernels and Lab servers that tests start, so that a
 #: developer's real credentials or endpoints never leak into a test run. Tests opt back in
 #: explicitly through ``env=`` overrides.
-SCRUBBED_PREFIXES = ("OMNI_",)
+SCRUBBED_PREFIXES = ("OMNI_", "EVOLINK_")
 SCRUBBED_NAMES = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GENAI_API_KEY")
 
 
 def sanitized_env(overrides: Mapping[str, str | None] | None = None) -> dict[str, str]:
     """Return a copy of ``os.environ`` fit for a child kernel or Lab server.
 
-    Credentials and ``OMNI_*`` settings are removed (see ``SCRUBBED_*``), this interpreter's
-    ``bin`` directory goes first on ``PATH`` so the child uses the same virtualenv, and then
-    ``overrides`` are applied: a string sets a variable, ``None`` removes it.
+    Credentials and ``OMNI_*``/``EVOLINK_*`` settings are removed (see ``SCRUBBED_*``), this
+    interpreter's ``bin`` directory goes first on ``PATH`` so the child uses the same
+    virtualenv, and then ``overrides`` apply: a string sets a variable, ``None`` removes it.
     """
     env = {
         k: v

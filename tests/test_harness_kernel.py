@@ -59,7 +59,9 @@ def test_errors_and_overlapping_submits(kernel: Kernel) -> None:
 
 def test_env_is_scrubbed_and_overridable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OMNI_API_KEY", "real-secret")
-    monkeypatch.setenv("OMNI_KEEP_ME", "x")
+    monkeypatch.setenv("EVOLINK_API_KEY", "real-secret-too")
+    monkeypatch.setenv("OMNI_DROPPED", "x")
     with Kernel(env={"OMNI_BASE_URL": "http://127.0.0.1:9"}) as k:
-        got = k.value("{k: v for k, v in __import__('os').environ.items() if k.startswith('OMNI')}")
+        k.execute("import os")
+        got = k.value("{k: v for k, v in os.environ.items() if k.startswith(('OMNI', 'EVOLINK'))}")
     assert got == {"OMNI_BASE_URL": "http://127.0.0.1:9"}
