@@ -1,0 +1,121 @@
+"""`python -m omni_widgets.sandbox` (the `omni-sandbox` script): serve the sandbox until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from ._auth import SPECIAL_KEYS
+from ._faults import Fault
+from ._server import Sandbox
+from ._state import DEFAULT_SPEED, DEFAULT_TTL
+
+EPILOG = f"""\
+fault SPEC is kind[:key=value,...], kind one of rate_limit, server_error, drop, malformed, latency,
+keys on=create|query|both|download|any, count=N, every=N, rate=P, retry_after=S (rate_limit),
+seconds=S (latency), after=true (drop: process first), body=truncated|text (malformed). Examples:
+  --fault rate_limit:on=create,count=2,retry_after=1   the next 2 creates get 429
+  --fault server_error:on=query,every=5                 every 5th query gets 500
+  --fault latency:seconds=0.5                           every API request waits 0.5 s
+
+Special keys: {", ".join(f"{key} -> {status}" for key, status in SPECIAL_KEYS.items())}.
+A prompt with [[fail:content_policy_violation]] (or another vendor failure code) fails its task.
+Faults can be changed while running: POST/DELETE {{base}}/_sandbox/faults.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, shared with `--help`."""
+    parser = argparse.ArgumentParser(
+        prog="omni-sandbox",
+        description="Serve a local emulator of EvoLink's Gemini Omni Flash video API "
+        "that renders real MP4s.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (%(default)s)")
+    parser.add_argument("--port", type=int, default=8765, help="port, 0 for any free (%(default)s)")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=DEFAULT_SPEED,
+        help="vendor seconds per real second; 'inf' finishes tasks at once (%(default)s)",
+    )
+    parser.add_argument(
+        "--ttl",
+        type=float,
+        default=DEFAULT_TTL,
+        help="seconds result URLs stay valid after completion (%(default)s)",
+    )
+    parser.add_argument("--seed", type=int, default=None, help="seed for ids, timings, faults")
+    parser.add_argument(
+        "--fault",
+        dest="faults",
+        metavar="SPEC",
+        action="append",
+        type=_fault,
+        default=[],
+        help="add a fault rule (repeatable); see below",
+    )
+    parser.add_argument(
+        "--allow-loopback-callbacks",
+        action="store_true",
+        help="accept callback URLs on 127.0.0.1/localhost, http or https",
+    )
+    return parser
+
+
+def _fault(spec: str) -> Fault:
+    try:
+        return Fault.parse(spec)
+    except (ValueError, TypeError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, start the sandbox, print where it is, and serve until interrupted."""
+    args = build_parser().parse_args(argv)
+    sandbox = Sandbox(
+        speed=args.speed,
+        ttl=args.ttl,
+        seed=args.seed,
+        host=args.host,
+        port=args.port,
+        faults=args.faults,
+        allow_loopback_callbacks=args.allow_loopback_callbacks,
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        sandbox.start()
+    except OSError as exc:
+        print(f"omni-sandbox: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    print(f"omni-widgets sandbox serving at {sandbox.base_url}", flush=True)
+    print(f"API key: {sandbox.api_key}", flush=True)
+    print(
+        f'  OmniClient(api_key="{sandbox.api_key}", base_url="{sandbox.base_url}")\n'
+        "Press Ctrl-C to stop.",
+        flush=True,
+    )
+    try:
+        while not stop.is_set() and sandbox.running:
+            stop.wait(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()
+    print("omni-widgets sandbox stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

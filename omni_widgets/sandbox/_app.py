@@ -1,0 +1,212 @@
+"""The HTTP routes: the vendor's two API paths, the result files, and the `/_sandbox/` admin
+endpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from ._auth import bearer_key, owner_of, special_status
+from ._callbacks import CallbackDispatcher
+from ._errors import (
+    invalid_request,
+    invalid_task_id,
+    method_not_allowed,
+    not_found,
+    storage_error,
+    vendor_error,
+)
+from ._failures import DirectiveError, parse_directives
+from ._faults import Fault
+from ._files import MediaCache
+from ._middleware import ASGIApp, WireMiddleware
+from ._render import plan_video
+from ._state import SandboxState
+from ._tasks import ID_PREFIX, Task
+from ._validate import RequestError, validate_create
+
+ABOUT = """omni-widgets sandbox: a local emulator of EvoLink's Gemini Omni Flash video API.
+
+POST /v1/videos/generations     create a task (Authorization: Bearer <any key>)
+GET  /v1/tasks/{task_id}        query it
+GET  /files/{task_id}.mp4       the result video
+GET|POST|DELETE /_sandbox/faults   inspect, add, clear faults
+GET|DELETE /_sandbox/log           request log, created tasks, callback attempts
+GET|POST /_sandbox/config          speed and ttl
+"""
+
+
+def build_app(state: SandboxState) -> ASGIApp:
+    """The sandbox's ASGI application, wrapped in the wire layer that logs and misbehaves."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        assert state.files_dir is not None, "the owner sets files_dir before serving"
+        state.media = MediaCache(state.files_dir)
+        state.callbacks = CallbackDispatcher(state.recorder, state.callback_retry_delays)
+        try:
+            yield
+        finally:
+            await state.callbacks.aclose()
+            state.media.close()
+            state.media = state.callbacks = None
+
+    async def create(request: Request) -> Response:
+        key = bearer_key(request.headers.get("authorization"))
+        if key is None or special_status(key) == 401:
+            return _json(vendor_error("create", 401), 401)
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return _json(invalid_request("request body must be valid JSON", None), 400)
+        try:
+            valid = validate_create(body, allow_loopback_callbacks=state.allow_loopback_callbacks)
+            text, fail_code = parse_directives(valid.prompt)
+        except RequestError as exc:
+            return _json(invalid_request(exc.message, exc.param), 400)
+        except DirectiveError as exc:
+            return _json(invalid_request(str(exc), "prompt"), 400)
+        special = special_status(key)
+        if special in (402, 403):
+            return _json(vendor_error("create", special, model=valid.model), special)
+        task = state.tasks.create(
+            valid,
+            plan_video(valid, text),
+            owner=owner_of(key),
+            base_url=str(request.base_url).rstrip("/"),
+            speed=state.speed,
+            fail_code=fail_code,
+        )
+        state.recorder.created(task.id)
+        if valid.callback_url and state.callbacks is not None:
+            state.callbacks.schedule(
+                task.id, valid.callback_url, task.finishes_at, lambda: _finished_body(task)
+            )
+        return _json(task.create_body())
+
+    def _finished_body(task: Task) -> dict[str, Any]:
+        body = task.query_body(max(time.monotonic(), task.finishes_at))
+        if body["status"] == "completed" and state.media is not None:
+            state.media.start(task)
+        return body
+
+    async def query(request: Request) -> Response:
+        key = bearer_key(request.headers.get("authorization"))
+        if key is None or special_status(key) == 401:
+            return _json(vendor_error("query", 401), 401)
+        task_id = request.path_params["task_id"]
+        if not task_id.startswith(ID_PREFIX):
+            return _json(invalid_task_id(), 400)
+        special = special_status(key)
+        if special in (402, 403):
+            return _json(vendor_error("query", special), special)
+        task = state.tasks.get(task_id)
+        if task is None:
+            return _json(vendor_error("query", 404), 404)
+        if task.owner != owner_of(key):
+            return _json(vendor_error("query", 403), 403)
+        body = task.query_body(time.monotonic())
+        if body["status"] == "completed" and state.media is not None:
+            state.media.start(task)  # so the first download finds it ready
+        return _json(body)
+
+    async def download(request: Request) -> Response:
+        name: str = request.path_params["name"]
+        task = state.tasks.get(name.removesuffix(".mp4")) if name.endswith(".mp4") else None
+        now = time.monotonic()
+        if task is None or task.state(now)[0] != "completed" or state.media is None:
+            return _xml(storage_error(404, request.url.path), 404)
+        expires_in = task.finishes_at + state.ttl - now
+        if expires_in <= 0:
+            extra = {"Expires": _iso(time.time() + expires_in), "ServerTime": _iso(time.time())}
+            return _xml(storage_error(403, request.url.path, extra), 403)
+        path = await state.media.path(task)
+        return FileResponse(
+            path, media_type="video/mp4", headers={"Cache-Control": "private, max-age=86400"}
+        )
+
+    async def faults(request: Request) -> Response:
+        if request.method == "DELETE":
+            state.faults.clear()
+        elif request.method == "POST":
+            try:
+                data = json.loads(await request.body())
+                items = data if isinstance(data, list) else [data]
+                rules = [Fault.from_mapping(item) for item in items]
+            except (ValueError, TypeError, AttributeError) as exc:
+                return _json(invalid_request(f"bad fault: {exc}", None), 400)
+            for rule in rules:
+                state.faults.add(rule)
+        return _json({"faults": [rule.to_dict() for rule in state.faults.rules]})
+
+    async def log(request: Request) -> Response:
+        if request.method == "DELETE":
+            state.recorder.clear()
+        return _json(state.recorder.snapshot())
+
+    async def config(request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                data = json.loads(await request.body())
+                unknown = set(data) - {"speed", "ttl"}
+                if unknown:
+                    raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+                values = {name: float(data[name]) for name in data}
+                if any(not value > 0 for value in values.values()):
+                    raise ValueError("speed and ttl must be positive")
+            except (ValueError, TypeError, AttributeError) as exc:
+                return _json(invalid_request(f"bad config: {exc}", None), 400)
+            for name, value in values.items():
+                setattr(state, name, value)
+        return _json({"speed": _finite(state.speed), "ttl": _finite(state.ttl)})
+
+    async def about(request: Request) -> Response:
+        return PlainTextResponse(ABOUT)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 405:
+            return _json(method_not_allowed(request.method, request.url.path), 405)
+        return _json(not_found(request.url.path), 404)
+
+    routes = [
+        Route("/", about),
+        Route("/v1/videos/generations", create, methods=["POST"]),
+        Route("/v1/tasks/{task_id:path}", query, methods=["GET"]),
+        Route("/files/{name}", download, methods=["GET", "HEAD"]),
+        Route("/_sandbox/faults", faults, methods=["GET", "POST", "DELETE"]),
+        Route("/_sandbox/log", log, methods=["GET", "DELETE"]),
+        Route("/_sandbox/config", config, methods=["GET", "POST"]),
+    ]
+    app = Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers={404: http_error, 405: http_error}
+    )
+    return WireMiddleware(app, state)
+
+
+def _json(body: dict[str, Any], status: int = 200) -> JSONResponse:
+    return JSONResponse(body, status_code=status)
+
+
+def _xml(body: str, status: int) -> Response:
+    return Response(body, status_code=status, media_type="application/xml")
+
+
+def _iso(unix: float) -> str:
+    return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _finite(value: float) -> float | str:
+    """JSON has no infinity: report it as the string "inf"."""
+    return value if value != float("inf") else "inf"

@@ -1,0 +1,154 @@
+"""The wire layer: logs every request and applies the configured faults before the routes see
+anything.
+
+It is a raw ASGI wrapper because some faults cannot be expressed as a response: a dropped connection
+must close the socket before any response byte is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from ._errors import storage_error, vendor_error
+from ._faults import Endpoint, Fault
+from ._state import SandboxState
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+PROXY_TEXT = (
+    b"upstream connect error or disconnect/reset before headers. "
+    b"reset reason: connection termination"
+)
+
+
+def endpoint_of(method: str, path: str) -> Endpoint | None:
+    """Which faultable endpoint a request targets, if any."""
+    if method == "POST" and path == "/v1/videos/generations":
+        return "create"
+    if method == "GET" and path.startswith("/v1/tasks/"):
+        return "query"
+    if method in ("GET", "HEAD") and path.startswith("/files/"):
+        return "download"
+    return None
+
+
+class WireMiddleware:
+    """Wraps the routes: request log, latency, refusals, dropped connections and garbled bodies."""
+
+    def __init__(self, app: ASGIApp, state: SandboxState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/_sandbox/"):
+            await self.app(scope, receive, send)
+            return
+        method, path = scope["method"], scope["path"]
+        endpoint = endpoint_of(method, path)
+        status = 0
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            decision = self.state.faults.decide(endpoint) if endpoint else None
+            if decision and decision.delay:
+                await asyncio.sleep(decision.delay)
+            fault = decision.fault if decision else None
+            if fault is None or endpoint is None:
+                await self.app(scope, receive, watch)
+            elif fault.kind in ("rate_limit", "server_error"):
+                await _drain(receive)
+                await _refuse(fault, endpoint, scope, watch)
+            elif fault.kind == "drop":
+                await self._drop(scope, receive, after=fault.after)
+            else:
+                await self._garble(scope, receive, watch, fault)
+        finally:
+            self.state.recorder.request(method, path, status)
+
+    async def _drop(self, scope: Scope, receive: Receive, *, after: bool) -> None:
+        """Close the socket without answering; with `after`, let the routes act first."""
+        if after:
+
+            async def discard(message: Message) -> None:
+                return None
+
+            await self.app(scope, receive, discard)
+        else:
+            await _drain(receive)
+        # uvicorn hands each request a cycle object whose bound `receive` knows the connection.
+        cycle = getattr(receive, "__self__", None)
+        transport = getattr(cycle, "transport", None)
+        if not isinstance(transport, asyncio.BaseTransport):
+            raise RuntimeError(
+                "cannot drop the connection: the server does not expose its transport"
+            )
+        transport.close()
+        # Let the server see the disconnect, or it would try to send a 500 on our behalf.
+        for _ in range(20):
+            if getattr(cycle, "disconnected", True):
+                break
+            await asyncio.sleep(0)
+
+    async def _garble(self, scope: Scope, receive: Receive, send: Send, fault: Fault) -> None:
+        """Process the request, then send its status with a truncated or non-JSON body."""
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, capture)
+        if start is None:
+            return
+        body = b"".join(chunks)
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        if fault.body == "text":
+            body = PROXY_TEXT
+            headers = [(k, v) for k, v in headers if k.lower() != b"content-type"]
+            headers.append((b"content-type", b"text/plain; charset=utf-8"))
+        else:
+            body = body[: len(body) // 2]
+        headers.append((b"content-length", str(len(body)).encode()))
+        if scope["method"] == "HEAD":
+            body = b""
+        await send({"type": "http.response.start", "status": start["status"], "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+async def _drain(receive: Receive) -> None:
+    """Read the whole request body, so the request has fully arrived before we misbehave."""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
+
+
+async def _refuse(fault: Fault, endpoint: Endpoint, scope: Scope, send: Send) -> None:
+    status = 429 if fault.kind == "rate_limit" else 500
+    if endpoint == "download":
+        body = storage_error(status, scope["path"]).encode()
+        content_type = b"application/xml"
+    else:
+        body = json.dumps(vendor_error(endpoint, status)).encode()
+        content_type = b"application/json"
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    if fault.retry_after is not None:
+        headers.append((b"retry-after", str(fault.retry_after).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})

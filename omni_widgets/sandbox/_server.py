@@ -1,0 +1,220 @@
+"""`Sandbox`: the emulator served by uvicorn on its own thread and event loop.
+
+Its own loop is what lets it run inside a Jupyter kernel, whose main thread already runs one. It
+binds a free port on 127.0.0.1 by default, and removes its rendered files when stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import tempfile
+import threading
+import time
+import weakref
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+from ._auth import DEMO_KEY
+from ._callbacks import VENDOR_RETRY_DELAYS
+from ._faults import Fault, Faults
+from ._log import CallbackAttempt, Recorder, RequestRecord
+from ._state import DEFAULT_SPEED, DEFAULT_TTL, SandboxState
+from ._tasks import TaskStore
+
+if TYPE_CHECKING:
+    import uvicorn
+
+
+class Sandbox:
+    """A local EvoLink-compatible video API that renders real MP4s and misbehaves on demand.
+
+    Use as `with Sandbox(speed=...) as sb:` or `sb = Sandbox().start()` ... `sb.stop()`; point a
+    client at `sb.base_url` with `sb.api_key`.
+
+    speed: vendor seconds per real second (default 40: a 10 s clip, estimated at 120 s, is done in
+        about 3 s); `float("inf")` completes every task by its first query.
+    ttl: seconds a result URL stays valid after the task completes (default 24 h).
+    seed: makes task ids, timings and random faults reproducible.
+    host, port: where to listen (default 127.0.0.1 and a free port).
+    faults: initial fault rules (see `Faults`); change them any time through `sb.faults`.
+    allow_loopback_callbacks: accept http(s) callback URLs on 127.0.0.1 / localhost (for tests).
+    callback_retry_delays: pauses before the callback retries (the vendor's 1, 2, 4 s by default).
+    """
+
+    def __init__(
+        self,
+        *,
+        speed: float = DEFAULT_SPEED,
+        ttl: float = DEFAULT_TTL,
+        seed: int | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        faults: Iterable[Fault] = (),
+        allow_loopback_callbacks: bool = False,
+        callback_retry_delays: Sequence[float] = VENDOR_RETRY_DELAYS,
+    ) -> None:
+        if not speed > 0:
+            raise ValueError(f"speed must be positive, got {speed!r}")
+        if not ttl > 0:
+            raise ValueError(f"ttl must be positive, got {ttl!r}")
+        self.host = host
+        self.port = port
+        self._state = SandboxState(
+            speed=float(speed),
+            ttl=float(ttl),
+            allow_loopback_callbacks=allow_loopback_callbacks,
+            callback_retry_delays=tuple(callback_retry_delays),
+            seed=seed,
+            faults=Faults(faults, seed=seed),
+            recorder=Recorder(),
+            tasks=TaskStore(seed),
+        )
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+        self._cleanup: weakref.finalize[Any, Any] | None = None
+
+    @property
+    def api_key(self) -> str:
+        """A key to use; any non-empty key works except the special `sk-sandbox-40x` ones."""
+        return DEMO_KEY
+
+    @property
+    def base_url(self) -> str:
+        """`http://host:port` of the running server."""
+        if self._server is None:
+            raise RuntimeError("the sandbox is not running; call start() first")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        if self.host in ("0.0.0.0", "::"):
+            host = "127.0.0.1"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        """Whether the server thread is serving."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def faults(self) -> Faults:
+        """The live fault rules: `sb.faults.rate_limit(count=2, on="create")`, `.clear()`..."""
+        return self._state.faults
+
+    @property
+    def speed(self) -> float:
+        """Vendor seconds per real second for tasks created from now on."""
+        return self._state.speed
+
+    @speed.setter
+    def speed(self, value: float) -> None:
+        if not value > 0:
+            raise ValueError(f"speed must be positive, got {value!r}")
+        self._state.speed = float(value)
+
+    @property
+    def ttl(self) -> float:
+        """Seconds result URLs stay valid after completion."""
+        return self._state.ttl
+
+    @ttl.setter
+    def ttl(self, value: float) -> None:
+        if not value > 0:
+            raise ValueError(f"ttl must be positive, got {value!r}")
+        self._state.ttl = float(value)
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """(method, path, status) of every API and file request; status 0 = dropped unanswered."""
+        return self._state.recorder.requests
+
+    @property
+    def created_task_ids(self) -> list[str]:
+        """Ids of the tasks really created, in order."""
+        return self._state.recorder.created_task_ids
+
+    @property
+    def callback_attempts(self) -> list[CallbackAttempt]:
+        """Every callback POST attempted, with its outcome and body."""
+        return self._state.recorder.callbacks
+
+    def reset_log(self) -> None:
+        """Forget logged requests, created ids and callback attempts (tasks stay queryable)."""
+        self._state.recorder.clear()
+
+    def start(self, timeout: float = 15.0) -> Self:
+        """Serve on a background thread; return once the server accepts connections."""
+        if self.running:
+            return self
+        import uvicorn
+
+        from ._app import build_app
+
+        files = Path(tempfile.mkdtemp(prefix="omni-sandbox-"))
+        self._cleanup = weakref.finalize(self, shutil.rmtree, files, ignore_errors=True)
+        self._state.files_dir = files
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.port))
+        except OSError:
+            sock.close()
+            self._cleanup()
+            raise
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            build_app(self._state),
+            log_config=None,  # leave the host's (e.g. a notebook's) logging alone
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            loop="asyncio",
+            http="h11",
+            timeout_graceful_shutdown=2,
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="omni-sandbox", daemon=True
+        )
+        self._server, self._thread, self._socket = server, thread, sock
+        thread.start()
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the sandbox server failed to start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Shut the server down, join its thread and delete the rendered files."""
+        server, thread, sock = self._server, self._thread, self._socket
+        if server is not None:
+            server.should_exit = True
+        if thread is not None:
+            thread.join(timeout)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
+        if self._cleanup is not None:
+            self._cleanup()
+        self._server = self._thread = self._socket = None
+        self._state.files_dir = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.base_url if self._server is not None else "stopped"
+        return f"<Sandbox {where} speed={self.speed:g} faults={len(self.faults.rules)}>"

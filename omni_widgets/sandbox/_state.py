@@ -1,0 +1,40 @@
+"""The state one sandbox shares between its owner, its routes and its wire-level middleware."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ._callbacks import VENDOR_RETRY_DELAYS
+from ._faults import Faults
+from ._log import Recorder
+from ._tasks import TaskStore
+
+if TYPE_CHECKING:
+    from ._callbacks import CallbackDispatcher
+    from ._files import MediaCache
+
+DEFAULT_SPEED = 40.0
+"""Vendor seconds per real second: a 10 s clip (estimated 120 s) completes in about 3 s."""
+DEFAULT_TTL = 24 * 3600.0
+
+
+@dataclass
+class SandboxState:
+    """Configuration (mutable at runtime: new values apply to new tasks) plus the live components.
+
+    `media` and `callbacks` exist only while the server runs; they are made on its event loop.
+    """
+
+    speed: float = DEFAULT_SPEED
+    ttl: float = DEFAULT_TTL
+    allow_loopback_callbacks: bool = False
+    callback_retry_delays: tuple[float, ...] = VENDOR_RETRY_DELAYS
+    seed: int | None = None
+    faults: Faults = field(default_factory=Faults)
+    recorder: Recorder = field(default_factory=Recorder)
+    tasks: TaskStore = field(default_factory=TaskStore)
+    files_dir: Path | None = None
+    media: MediaCache | None = None
+    callbacks: CallbackDispatcher | None = None

@@ -1,0 +1,178 @@
+"""Tasks and their life: pending, then processing with rising progress, then completed or failed.
+
+State is computed from the time elapsed since creation whenever someone asks, so no thread drives
+it. Times are planned in "vendor seconds" (what the real service would take, reported as
+`estimated_time`) and played back `speed` times faster; `speed=inf` makes every task finish by its
+first query.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import string
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ._failures import FAILURE_MESSAGES
+from ._pricing import usage
+from ._render import VideoSpec
+from ._validate import EDIT, CreateRequest
+
+Status = Literal["pending", "processing", "completed", "failed"]
+OBJECT = "video.generation.task"
+ID_PREFIX = "task-unified-"
+_ALNUM = string.ascii_lowercase + string.digits
+
+
+def estimated_seconds(model: str, duration: int | str | None) -> int:
+    """Vendor-time estimate: 40 s of overhead plus 8 s per second of video (10 s clip → 120 s)."""
+    seconds = 10 if model == EDIT or not isinstance(duration, int) else duration
+    return 40 + 8 * seconds
+
+
+@dataclass
+class Task:
+    """One generation task, with its timeline planned at creation (in real, monotonic seconds)."""
+
+    id: str
+    model: str
+    created: int  # unix seconds, as reported
+    started_at: float  # monotonic clock at creation
+    owner: str
+    request: CreateRequest
+    video: VideoSpec
+    base_url: str
+    estimated_time: int
+    queue_for: float  # real seconds spent pending
+    complete_after: float  # real seconds a full run takes
+    finish_after: float  # real seconds until the terminal state (earlier when scripted to fail)
+    fail_code: str | None = None
+    callback_scheduled: bool = field(default=False, repr=False)
+
+    @property
+    def result_url(self) -> str:
+        """Where the finished video is served."""
+        return f"{self.base_url}/files/{self.id}.mp4"
+
+    @property
+    def finishes_at(self) -> float:
+        """Monotonic time at which the task reaches its terminal state."""
+        return self.started_at + self.finish_after
+
+    def state(self, now: float) -> tuple[Status, int]:
+        """Status and progress at monotonic time `now`."""
+        elapsed = now - self.started_at
+        if elapsed >= self.finish_after:
+            if self.fail_code:
+                return "failed", self._progress(self.finish_after)
+            return "completed", 100
+        if elapsed < self.queue_for:
+            return "pending", 0
+        return "processing", self._progress(elapsed)
+
+    def _progress(self, elapsed: float) -> int:
+        span = self.complete_after - self.queue_for
+        share = (elapsed - self.queue_for) / span if span > 0 else 0.0
+        return max(1, min(99, 1 + int(98 * share)))
+
+    def create_body(self) -> dict[str, Any]:
+        """The create response: pending at 0 %, with the time estimate and the credits reserved."""
+        return {
+            "created": self.created,
+            "id": self.id,
+            "model": self.model,
+            "object": OBJECT,
+            "progress": 0,
+            "status": "pending",
+            "task_info": {"can_cancel": False, "estimated_time": self.estimated_time},
+            "type": "video",
+            "usage": usage(self.model, self.request.duration),
+        }
+
+    def query_body(self, now: float) -> dict[str, Any]:
+        """The task-query response (also the callback body) at monotonic time `now`."""
+        status, progress = self.state(now)
+        if status == "failed":
+            # As in the vendor's failed-task example: no created, task_info or type.
+            code = self.fail_code or "unknown_error"
+            return {
+                "id": self.id,
+                "object": OBJECT,
+                "status": "failed",
+                "model": self.model,
+                "progress": progress,
+                "error": {"code": code, "message": FAILURE_MESSAGES[code], "type": "task_error"},
+            }
+        body: dict[str, Any] = {
+            "created": self.created,
+            "id": self.id,
+            "model": self.model,
+            "object": OBJECT,
+            "progress": progress,
+            "status": status,
+            "task_info": {"can_cancel": False},
+            "type": "video",
+        }
+        if status == "completed":
+            body["results"] = [self.result_url]
+        return body
+
+
+class TaskStore:
+    """All tasks of a sandbox, created with planned timelines; safe to use from several threads."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._rng = random.Random(seed)
+        self._tasks: dict[str, Task] = {}
+        self._lock = threading.Lock()
+
+    def create(
+        self,
+        request: CreateRequest,
+        video: VideoSpec,
+        *,
+        owner: str,
+        base_url: str,
+        speed: float,
+        fail_code: str | None,
+    ) -> Task:
+        """Plan and store a new task; completion varies ±25 % around the estimate."""
+        estimate = estimated_seconds(request.model, request.duration)
+        with self._lock:
+            vendor_total = estimate * self._rng.uniform(0.75, 1.25)
+            queue_share = self._rng.uniform(0.05, 0.15)
+            fail_share = self._rng.uniform(0.3, 0.8)
+            task_id = self._new_id()
+            real_total = 0.0 if math.isinf(speed) else vendor_total / speed
+            task = Task(
+                id=task_id,
+                model=request.model,
+                created=int(time.time()),
+                started_at=time.monotonic(),
+                owner=owner,
+                request=request,
+                video=video,
+                base_url=base_url,
+                estimated_time=estimate,
+                queue_for=real_total * queue_share,
+                complete_after=real_total,
+                finish_after=real_total * (fail_share if fail_code else 1.0),
+                fail_code=fail_code,
+            )
+            self._tasks[task_id] = task
+        return task
+
+    def get(self, task_id: str) -> Task | None:
+        """The task with this id, if any."""
+        with self._lock:
+            return self._tasks.get(task_id)
+
+    def _new_id(self) -> str:
+        while True:
+            suffix = "".join(self._rng.choice(_ALNUM) for _ in range(8))
+            task_id = f"{ID_PREFIX}{int(time.time())}-{suffix}"
+            if task_id not in self._tasks:
+                return task_id
