@@ -149,6 +149,8 @@ class Job:
         except TaskFailedError as exc:
             self._finish("failed", exc)
         except asyncio.CancelledError:
+            if asyncio.current_task() is not self._future:
+                raise  # handed over to wait_blocking(), which now follows the task
             self._finish(
                 "error",
                 OmniError(
@@ -163,7 +165,12 @@ class Job:
         """Follow the job with a plain synchronous loop (interruptible), in the calling cell.
 
         On interrupt the waiting stops, never the task: the job goes on in the background.
+        A job already watched in the background is taken over (its watcher would sit blocked
+        behind this loop, then download a second time), and a finished one is watched afresh.
         """
+        self._stop_background()
+        if self.done:
+            self._reopen()
         client = self.connection.sync_client
         try:
             if self.task is None:
@@ -176,9 +183,13 @@ class Job:
         except TaskFailedError as exc:
             self._finish("failed", exc)
         except KeyboardInterrupt:
-            if self.task is not None:
+            if self.task is not None and _loop_running():
                 self.notice = "stopped waiting; the task goes on and this card keeps watching"
                 self.start()
+            elif self.task is not None:  # no event loop (plain IPython): nothing can watch
+                self._finish(
+                    "error", OmniError(f"stopped waiting; {self._about()} goes on: resume it")
+                )
             else:
                 self._finish("error", OmniError("interrupted before the task was created"))
             raise
@@ -189,9 +200,20 @@ class Job:
         """Watch and download again after an error, without creating a new task."""
         if self.task is None or self.running:
             return self
+        self._reopen()
+        return self.start()
+
+    def _reopen(self) -> None:
+        """Forget a previous ending before watching the task again."""
         self.phase, self.error, self.finished, self.notice = "pending", None, None, ""
         self._changed()
-        return self.start()
+
+    def _stop_background(self) -> None:
+        """Stop the background watcher quietly; it ends at its next step on the loop."""
+        for task in (self._future, self._ticker):
+            if task is not None and not task.done():
+                task.cancel()
+        self._future = self._ticker = None
 
     def resubmit(self) -> Job:
         """A new job for the same request (an explicit act: it creates and bills a new task)."""
@@ -221,6 +243,14 @@ class Job:
 
     def __repr__(self) -> str:
         return f"<Job {self.task_id or '(not created)'} {self.mode} {self.phase}>"
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def session_jobs() -> list[Job]:
