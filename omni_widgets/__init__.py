@@ -26,6 +26,7 @@ from ._errors import (
     ValidationError,
     WaitTimeoutError,
 )
+from ._magics import load_ipython_extension, unload_ipython_extension
 from ._requests import ImageToVideo, ReferenceToVideo, Request, TextToVideo, VideoEdit
 from ._result import Result
 from ._retry import RetryNotice
@@ -65,4 +66,6 @@ __all__ = [
     "VideoEdit",
     "WaitTimeoutError",
     "__version__",
+    "load_ipython_extension",
+    "unload_ipython_extension",
 ]

@@ -1,0 +1,99 @@
+"""What the user typed after ``%omni``: split into words, with ``{name}`` placeholders filled.
+
+The magic opts out of IPython's own ``$x``/``{expr}`` expansion (which silently leaves the whole
+line as typed when one name is unknown, and would then bill a task for a prompt with braces in
+it) and applies one rule to the line and the cell body alike: ``str.format`` fields looked up in
+the user's namespace, ``{{``/``}}`` for literal braces, and a clear error for an unknown name.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from IPython.core.error import UsageError
+
+QUOTES = ("'", '"')
+LITERAL_BRACES = "write {{ and }} for literal braces"
+
+
+class Word(NamedTuple):
+    """One word of the line, and whether it was quoted (a quoted word is never a subcommand)."""
+
+    text: str
+    quoted: bool
+
+
+def split_line(line: str) -> list[Word]:
+    """Split on whitespace; a word that starts with ' or " runs to the matching quote.
+
+    Quotes inside a word are kept as typed, so ``a cat's hat`` needs no quoting. Inside quotes a
+    backslash escapes the quote character or another backslash.
+    """
+    words: list[Word] = []
+    i, n = 0, len(line)
+    while i < n:
+        if line[i].isspace():
+            i += 1
+            continue
+        if line[i] in QUOTES:
+            text, i = _quoted(line, i)
+            words.append(Word(text, True))
+            continue
+        start = i
+        while i < n and not line[i].isspace():
+            i += 1
+        words.append(Word(line[start:i], False))
+    return words
+
+
+def _quoted(line: str, start: int) -> tuple[str, int]:
+    quote = line[start]
+    chars: list[str] = []
+    i = start + 1
+    while i < len(line):
+        char = line[i]
+        if char == "\\" and i + 1 < len(line) and line[i + 1] in (quote, "\\"):
+            chars.append(line[i + 1])
+            i += 2
+            continue
+        if char == quote:
+            return "".join(chars), i + 1
+        chars.append(char)
+        i += 1
+    raise UsageError(f"unclosed {quote} in: {line[start:]}")
+
+
+class _Placeholders(string.Formatter):
+    """``str.format`` over a namespace, with errors that say which placeholder failed."""
+
+    def __init__(self, namespace: Mapping[str, Any]) -> None:
+        self.namespace = namespace
+
+    def get_value(self, key: int | str, args: Any, kwargs: Any) -> Any:
+        if isinstance(key, int):
+            raise UsageError(
+                f"a placeholder needs a variable's name, not {{}} or {{{key}}}; {LITERAL_BRACES}"
+            )
+        try:
+            return self.namespace[key]
+        except KeyError:
+            raise UsageError(
+                f"unknown name {key!r} in {{{key}}}: define it first, or {LITERAL_BRACES}; "
+                "no task was created"
+            ) from None
+
+
+def fill_placeholders(text: str, namespace: Mapping[str, Any]) -> str:
+    """Replace ``{name}`` (also ``{obj.attr}``, ``{seq[0]}``, ``{x:.1f}``) from ``namespace``."""
+    if "{" not in text and "}" not in text:
+        return text
+    try:
+        return _Placeholders(namespace).vformat(text, (), {})
+    except UsageError:
+        raise
+    except ValueError as exc:
+        raise UsageError(f"bad placeholder in {text!r} ({exc}): {LITERAL_BRACES}") from None
+    except (AttributeError, LookupError, TypeError) as exc:
+        raise UsageError(f"a placeholder in {text!r} failed: {exc}; {LITERAL_BRACES}") from None

@@ -1,0 +1,583 @@
+"""The ``%omni`` / ``%%omni`` magics: generation at the speed of typing, and task housekeeping.
+
+``%load_ext omni_widgets`` registers :class:`OmniMagics`. A generation line creates its task
+synchronously (a quick POST), so a bad key, a refused request or no credits fail right in the cell
+with one line, the cell counts as failed (Run All stops there), and ``-o`` can store the task at
+once. Watching and downloading then go on as a :class:`Job` on the kernel's event loop, shown by
+the shared task card, so the kernel stays free; ``--wait`` follows the job with the job's own
+plain, interruptible loop instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import sys
+from collections import ChainMap
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast
+
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.core.magic import (
+    Magics,
+    line_cell_magic,
+    magics_class,
+    needs_local_scope,
+    no_var_expand,
+)
+from IPython.core.magic_arguments import argument, kwds, magic_arguments
+from IPython.display import display
+from traitlets import Bool, Enum, Int, TraitError, Unicode, Union, validate
+
+from ._card import show_card
+from ._connection import Connection, connect, shared_sandbox, stop_shared_sandbox
+from ._errors import OmniError, ValidationError
+from ._jobs import Job, find_job, session_jobs
+from ._magic_report import config_report, job_status, jobs_table, task_status
+from ._magic_request import (
+    ASPECT_VALUES,
+    DEFAULT_ASPECT,
+    DEFAULT_DURATION,
+    DURATION_VALUES,
+    Choice,
+    build_request,
+    parse_duration,
+    usage_error,
+)
+from ._magic_text import Word, fill_placeholders, split_line
+from ._requests import ASPECT_RATIOS, MAX_REFERENCES
+from ._result import Result
+from ._settings import resolve
+from ._task import Task
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+HELP_FLAGS = ("-h", "--help")
+
+
+def _option(*names: str, **settings: Any) -> Callable[[F], F]:
+    """IPython's ``@argument`` (argparse ``add_argument``), typed for mypy."""
+    return cast(Callable[[F], F], argument(*names, **settings))  # type: ignore[no-untyped-call]
+
+
+def _parsed_options() -> Callable[[F], F]:
+    """IPython's ``@magic_arguments()``: builds the parser and help from the ``@_option`` list."""
+    return cast(Callable[[F], F], magic_arguments())  # type: ignore[no-untyped-call]
+
+
+def _usage(text: str) -> Callable[[F], F]:
+    """IPython's ``@kwds(usage=...)``: the usage lines at the top of the help."""
+    return cast(Callable[[F], F], kwds(usage=text))  # type: ignore[no-untyped-call]
+
+
+class _Sub:
+    """A subcommand's shape: how many words follow it and which options it takes."""
+
+    def __init__(self, least: int, most: int, options: tuple[str, ...] = (), usage: str = ""):
+        self.least, self.most, self.options, self.usage = least, most, options, usage
+
+
+SUBCOMMANDS: dict[str, _Sub] = {
+    "panel": _Sub(0, 0, usage="%omni panel"),
+    "status": _Sub(0, 1, usage="%omni status [ID]"),
+    "list": _Sub(0, 0, usage="%omni list"),
+    "wait": _Sub(1, 1, ("out", "name"), "%omni wait ID [--out DIR] [-o NAME]"),
+    "resume": _Sub(1, 1, ("out", "name", "wait"), "%omni resume ID [--wait] [--out DIR] [-o NAME]"),
+    "config": _Sub(0, 0, usage="%omni config"),
+    "sandbox": _Sub(1, 1, usage="%omni sandbox start|stop"),
+    "help": _Sub(0, 0, usage="%omni help"),
+}
+#: Options a subcommand does not take, by their argparse ``dest``, as the user would type them.
+OPTION_NAMES = {
+    "duration": "--duration",
+    "aspect": "--aspect",
+    "image": "--image",
+    "ref": "--ref",
+    "video": "--video",
+    "callback": "--callback",
+    "out": "--out",
+    "wait": "--wait/--no-wait",
+    "name": "-o",
+}
+
+
+@magics_class
+class OmniMagics(Magics):
+    """``%omni`` and ``%%omni``; the traits are the defaults a line's options override.
+
+    Set them with ``%config OmniMagics.duration = 6`` or ``c.OmniMagics.duration = 6`` in
+    ``ipython_config.py``.
+    """
+
+    duration = Union(
+        [Int(), Unicode()],
+        default_value=DEFAULT_DURATION,
+        help=f"Seconds of video when --duration is not given: {DURATION_VALUES}.",
+    ).tag(config=True)
+    aspect_ratio = Enum(
+        list(ASPECT_RATIOS),
+        default_value=DEFAULT_ASPECT,
+        help=f"Aspect ratio when --aspect is not given: one of {ASPECT_VALUES}.",
+    ).tag(config=True)
+    out = Unicode(
+        None,
+        allow_none=True,
+        help="Folder for saved videos when --out is not given (None: ./omni_outputs).",
+    ).tag(config=True)
+    wait = Bool(
+        False, help="Block each generation cell until its video plays (as --wait does)."
+    ).tag(config=True)
+
+    def __init__(self, shell: InteractiveShell | None = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self._connection_cache: tuple[tuple[str, str], Connection] | None = None
+
+    @property
+    def _user_ns(self) -> dict[str, Any]:
+        assert self.shell is not None, "OmniMagics needs a shell"
+        ns: dict[str, Any] = self.shell.user_ns
+        return ns
+
+    @validate("duration")
+    def _check_duration(self, proposal: Any) -> Any:
+        try:
+            return parse_duration(str(proposal["value"]))
+        except argparse.ArgumentTypeError as exc:
+            raise TraitError(f"OmniMagics.duration: {exc}") from None
+
+    # --- the magic -----------------------------------------------------------------------
+
+    @_parsed_options()
+    @_usage(
+        "omni [options] PROMPT...\n"
+        "  %%%%omni [options]        (the cell body is the prompt)\n"
+        "  %%omni panel | status [ID] | list | wait ID | resume ID | config\n"
+        "  %%omni sandbox start|stop | help | --help\n\n"
+        "options: [--duration SECONDS] [--aspect RATIO] [--image PATH|URL]\n"
+        "         [--ref PATH|URL]... [--video URL] [--callback URL] [--out DIR]\n"
+        "         [--wait | --no-wait] [-o NAME]"
+    )
+    @_option(
+        "--duration",
+        type=parse_duration,
+        metavar="SECONDS",
+        help="length of the video: 3 to 10 seconds, or auto (default 10; "
+        "%%config OmniMagics.duration). Not with --video.",
+    )
+    @_option(
+        "--aspect",
+        "--aspect-ratio",
+        dest="aspect",
+        choices=ASPECT_RATIOS,
+        metavar="RATIO",
+        help="shape of the video: 16:9, 9:16 or auto (default 16:9; "
+        "%%config OmniMagics.aspect_ratio). Not with --video.",
+    )
+    @_option(
+        "--image",
+        action="append",
+        metavar="PATH|URL",
+        help="image-to-video: animate this one image (png, jpeg or webp file, at most 10 MB, "
+        "240-7680 px a side, or an http(s) URL).",
+    )
+    @_option(
+        "--ref",
+        action="append",
+        metavar="PATH|URL",
+        help=f"reference-to-video: repeat 1 to {MAX_REFERENCES} times; the video's subjects or "
+        "style follow these images (same image rules as --image).",
+    )
+    @_option(
+        "--video",
+        metavar="URL",
+        help="video edit: edit this http(s) MP4 of 3-10 s; the result keeps its length and shape.",
+    )
+    @_option(
+        "--callback",
+        metavar="URL",
+        help="a public https URL (at most 2048 characters) that the service POSTs to when the "
+        "task ends.",
+    )
+    @_option(
+        "--out",
+        metavar="DIR",
+        help="folder for the video and its JSON sidecar (default ./omni_outputs; "
+        "%%config OmniMagics.out); a path ending in .mp4 names the file.",
+    )
+    @_option(
+        "--wait",
+        dest="wait",
+        action="store_const",
+        const=True,
+        help="block the cell until the video plays; the stop button ends the waiting, never "
+        "the task, which its card keeps watching (default: %%config OmniMagics.wait).",
+    )
+    @_option(
+        "--no-wait",
+        dest="wait",
+        action="store_const",
+        const=False,
+        help="return as soon as the task exists, even if OmniMagics.wait is True.",
+    )
+    @_option(
+        "-o",
+        dest="name",
+        metavar="NAME",
+        help="store the result in this variable: the Task as created, or with --wait (and for "
+        "wait) the Result (.task, .path; it shows the video).",
+    )
+    @_option(
+        "prompt",
+        nargs="*",
+        help="what the video shows; {name} placeholders are filled from your variables.",
+    )
+    @no_var_expand
+    @needs_local_scope
+    @line_cell_magic
+    def omni(
+        self, line: str, cell: str | None = None, local_ns: Mapping[str, Any] | None = None
+    ) -> None:
+        """Make videos with Gemini Omni Flash, and follow this session's video tasks.
+
+        Generate (the magic returns as soon as the task exists; a live card shows status,
+        progress and ETA, then plays the video, saved in ./omni_outputs/ with a JSON sidecar):
+
+          %omni a red kite over the sea --duration 6 --aspect 9:16
+          %omni she turns and smiles --image portrait.png -o task
+          %omni a kitten plays --ref cat.png --ref yarn.webp
+          %omni make it snow --video https://example.com/clip.mp4
+          %omni "a cat on a skateboard" --wait -o result
+
+          %%omni --duration 6
+          A slow pan over {city} at dawn,
+          mist rising from the river.
+
+        The kind follows the options (at most one of them): no image is text-to-video, one
+        --image is image-to-video, 1 to 6 --ref is reference-to-video, --video is a video edit.
+        In %%omni the whole cell body is the prompt and the first line takes options only.
+
+        Placeholders, in the line and in the cell body alike: {name} is replaced by the value
+        of that variable ({obj.attr}, {items[0]} and {x:.1f} work too); write {{ and }} for
+        literal braces. An unknown name is an error and creates no task. $name and {expr} are
+        not expanded (unlike other magics), so prices like $5 stay as typed.
+
+        Quoting: a word that starts with ' or " runs to the matching quote, so
+        "a prompt with --dashes" is one word; apostrophes inside words (a cat's hat) need no
+        quotes.
+
+        Subcommands run only when the line begins with one of these words, unquoted:
+
+          %omni panel               open the panel
+          %omni status [ID]         one task's state (default: this session's newest)
+          %omni list                this session's tasks: id, kind, status, elapsed, file
+          %omni wait ID             block until the task's video is saved and plays
+                                    (takes --out, -o NAME: stores the Result)
+          %omni resume ID           watch and download a task created elsewhere or before a
+                                    kernel restart (takes --wait, --out, -o)
+          %omni config              the effective settings (the API key stays masked)
+          %omni sandbox start|stop  start or stop the in-process sandbox
+          %omni help, %omni --help, %omni?   this help
+
+        To make a video of a prompt that begins with one of these words, quote the prompt,
+        %omni "list of birds flying", or use %%omni.
+
+        Without --wait the kernel stays free; --wait blocks the cell until the video plays,
+        and the notebook's stop button ends the waiting, never the task: the card keeps
+        watching it, and %omni wait ID waits again. Bad options or values are reported in one
+        line naming the option, and create no task.
+
+        Service: OMNI_API_KEY (or EVOLINK_API_KEY) and OMNI_BASE_URL choose it. With no key,
+        the in-process sandbox makes free local videos and each card says SANDBOX.
+
+        Defaults: %config OmniMagics.duration = 6 (also aspect_ratio, out, wait), or
+        c.OmniMagics.duration = 6 in ipython_config.py. Options on the line win.
+        """
+        words = split_line(line)
+        if cell is None and _asks_for_help(words):
+            print(self.help_text())
+            return
+        namespace: Mapping[str, Any] = ChainMap(dict(local_ns or {}), self._user_ns)
+        words = [Word(fill_placeholders(w.text, namespace), w.quoted) for w in words]
+        if cell is None and words and not words[0].quoted and words[0].text in SUBCOMMANDS:
+            self._subcommand(words[0].text, [w.text for w in words[1:]])
+            return
+        args = self._parse([w.text for w in words])
+        if cell is not None:
+            if args.prompt:
+                raise UsageError(
+                    f"%%omni takes options only on its first line (got {' '.join(args.prompt)!r}):"
+                    " the cell body is the prompt"
+                )
+            prompt = fill_placeholders(cell, namespace).strip()
+        else:
+            prompt = " ".join(args.prompt)
+        self._generate(args, prompt)
+
+    def help_text(self) -> str:
+        """The argparse help of ``%omni``: every option, its allowed values, the subcommands."""
+        return str(_parser().format_help())
+
+    # --- generating ----------------------------------------------------------------------
+
+    def _generate(self, args: argparse.Namespace, prompt: str) -> None:
+        choice = Choice(
+            prompt=prompt,
+            duration=self.duration if args.duration is None else args.duration,
+            aspect_ratio=self.aspect_ratio if args.aspect is None else args.aspect,
+            explicit_shape=args.duration is not None or args.aspect is not None,
+            image=args.image or [],
+            refs=args.ref or [],
+            video=args.video,
+            callback=args.callback,
+        )
+        request = build_request(choice)
+        name = _variable_name(args.name)
+        connection = self._connection()
+        task = _one_line(connection.sync_client.submit, request)
+        job = Job(connection, request, task=task, dest=args.out or self.out)
+        self._follow(job, wait=self.wait if args.wait is None else args.wait, name=name)
+
+    def _follow(self, job: Job, *, wait: bool, name: str | None, fresh: bool = True) -> None:
+        """Watch a job: in the background with a live card, or here with --wait."""
+        if wait:
+            show_card(job)
+            _wait_here(job)
+            if name:
+                assert job.task is not None and job.path is not None
+                self._user_ns[name] = Result(job.task, job.path)
+            return
+        if name:
+            self._user_ns[name] = job.task
+        if not _loop_running():
+            print(
+                f"Task {job.task_id} exists, but nothing can watch it here: this shell has no "
+                f"running event loop (not a Jupyter kernel?). Wait for it with: "
+                f"%omni wait {job.task_id}",
+                file=sys.stderr,
+            )
+            return
+        if fresh:
+            job.start()
+        else:
+            job.resume()
+        show_card(job)
+
+    # --- subcommands ---------------------------------------------------------------------
+
+    def _subcommand(self, command: str, rest: list[str]) -> None:
+        args = self._parse(rest)
+        shape = SUBCOMMANDS[command]
+        words = args.prompt
+        if not shape.least <= len(words) <= shape.most:
+            quoted = " ".join([command, *words])
+            raise UsageError(
+                f"usage: {shape.usage} (got {len(words)} argument"
+                f"{'' if len(words) == 1 else 's'}); to make a video of a prompt that starts "
+                f'with {command!r}, quote it: %omni "{quoted}"'
+            )
+        given = [dest for dest, value in vars(args).items() if dest != "prompt" and value]
+        stray = [OPTION_NAMES[dest] for dest in given if dest not in shape.options]
+        if stray:
+            raise UsageError(f"{', '.join(stray)} does not apply to {shape.usage}")
+        handler: Callable[[list[str], argparse.Namespace], None] = getattr(self, f"_do_{command}")
+        handler(words, args)
+
+    def _do_help(self, words: list[str], args: argparse.Namespace) -> None:
+        print(self.help_text())
+
+    def _do_panel(self, words: list[str], args: argparse.Namespace) -> None:
+        try:
+            from . import panel  # type: ignore[attr-defined]
+        except ImportError:
+            raise UsageError("the panel is not available in this version of omni-widgets") from None
+        shown = panel()
+        if shown is not None:  # panel() may return its widget instead of displaying it
+            display(shown)  # type: ignore[no-untyped-call]
+
+    def _do_status(self, words: list[str], args: argparse.Namespace) -> None:
+        if not words:
+            jobs = session_jobs()
+            print(job_status(jobs[0]) if jobs else jobs_table([]))
+            return
+        job = find_job(words[0])
+        if job is not None:
+            print(job_status(job))
+        else:
+            print(task_status(_one_line(self._connection().sync_client.get, words[0])))
+
+    def _do_list(self, words: list[str], args: argparse.Namespace) -> None:
+        print(jobs_table(session_jobs()))
+
+    def _do_wait(self, words: list[str], args: argparse.Namespace) -> None:
+        job = self._job_for(words[0], args.out)
+        if job.phase == "completed" and job.path is not None and job.path.is_file():
+            show_card(job)  # already saved: show it playing
+        else:
+            self._follow(job, wait=True, name=None)
+        name = _variable_name(args.name)
+        if name:
+            assert job.task is not None and job.path is not None
+            self._user_ns[name] = Result(job.task, job.path)
+
+    def _do_resume(self, words: list[str], args: argparse.Namespace) -> None:
+        name = _variable_name(args.name)
+        known = find_job(words[0])
+        job = self._job_for(words[0], args.out)
+        wait = self.wait if args.wait is None else args.wait
+        if job.running and not wait:
+            print(f"Task {job.task_id} is already being watched; here is its card.")
+            show_card(job)
+            if name:
+                self._user_ns[name] = job.task
+            return
+        self._follow(job, wait=wait, name=name, fresh=known is None)
+
+    def _do_config(self, words: list[str], args: argparse.Namespace) -> None:
+        settings = resolve()
+        cached = self._connection_cache
+        sandbox_url = cached[1].base_url if cached and settings.api_key is None else None
+        print(
+            config_report(
+                settings,
+                sandbox_url,
+                duration=self.duration,
+                aspect_ratio=self.aspect_ratio,
+                out=self.out,
+                wait=self.wait,
+            )
+        )
+
+    def _do_sandbox(self, words: list[str], args: argparse.Namespace) -> None:
+        action = words[0]
+        if action == "start":
+            sandbox = shared_sandbox()
+            print(f"The sandbox runs at {sandbox.base_url}.")
+            settings = resolve()
+            if settings.api_key is not None:
+                print(
+                    f"Note: an API key is set ({settings.key_source}), so %omni uses "
+                    f"{settings.base_url}; the sandbox is used when no key is set."
+                )
+        elif action == "stop":
+            old = self._connection_cache[1] if self._connection_cache else None
+            if not stop_shared_sandbox():
+                print("The sandbox was not running.")
+                return
+            self._connection_cache = None
+            watched = [
+                j for j in session_jobs() if j.running and old is not None and j.connection is old
+            ]
+            print("The sandbox stopped; it starts again when a task needs it.")
+            if watched:
+                print(f"{len(watched)} sandbox task(s) still running will end with an error.")
+        else:
+            raise UsageError(f"usage: {SUBCOMMANDS['sandbox'].usage} (got {action!r})")
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _parse(self, argv: list[str]) -> argparse.Namespace:
+        """Options anywhere among the prompt's words; errors name the option (UsageError)."""
+        try:
+            namespace: argparse.Namespace = _parser().parse_intermixed_args(argv)
+        except UsageError as exc:
+            raise UsageError(f"{exc} (see %omni --help)") from None
+        return namespace
+
+    def _job_for(self, task_id: str, out: str | None) -> Job:
+        """This session's job for the task, or a new one for a task created elsewhere."""
+        job = find_job(task_id)
+        if job is not None:
+            if out:
+                job.dest = out
+            return job
+        connection = self._connection()
+        task: Task = _one_line(connection.sync_client.get, task_id)
+        return Job(connection, task=task, dest=out or self.out)
+
+    def _connection(self) -> Connection:
+        """One connection while the settings stay the same (a new one after they change)."""
+        settings = resolve()
+        if settings.api_key is None:
+            fingerprint = ("sandbox", shared_sandbox().base_url)
+        else:
+            digest = hashlib.sha256(settings.api_key.reveal().encode()).hexdigest()
+            fingerprint = (digest, settings.base_url)
+        if self._connection_cache is None or self._connection_cache[0] != fingerprint:
+            self._connection_cache = (fingerprint, connect())
+        return self._connection_cache[1]
+
+
+def _parser() -> Any:
+    """The argparse parser IPython built for ``omni`` (a MagicArgumentParser: errors raise
+    UsageError)."""
+    return vars(OmniMagics)["omni"].parser
+
+
+def _asks_for_help(words: list[Word]) -> bool:
+    if not words:
+        return True
+    return any(not w.quoted and w.text in HELP_FLAGS for w in words)
+
+
+def _variable_name(name: str | None) -> str | None:
+    if name is not None and not name.isidentifier():
+        raise UsageError(f"-o {name!r}: a Python variable name (letters, digits, _) is needed")
+    return name
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _one_line(call: Callable[..., T], *args: Any) -> T:
+    """Call the service; its errors show as one line in the cell (their messages say it all)."""
+    try:
+        return call(*args)
+    except ValidationError as exc:
+        raise usage_error(exc) from None
+    except OmniError as exc:
+        _render_as_one_line(exc, f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _wait_here(job: Job) -> None:
+    """Follow the job in this cell; on interrupt, say that the task goes on, then stop the cell."""
+    try:
+        job.wait_blocking()
+    except KeyboardInterrupt as exc:
+        going_on = "its card keeps watching" if job.running else "it goes on"
+        _render_as_one_line(
+            exc,
+            f"KeyboardInterrupt: stopped waiting for task {job.task_id}; {going_on}. "
+            f"Wait again with: %omni wait {job.task_id}",
+        )
+        raise
+    if job.phase != "completed":
+        error = job.error or OmniError(f"task {job.task_id} ended as {job.phase}")
+        _render_as_one_line(error, f"{type(error).__name__}: {error}")
+        raise error
+
+
+def _render_as_one_line(exc: BaseException, text: str) -> None:
+    """IPython shows an exception with ``_render_traceback_`` as those lines, not a traceback."""
+    setattr(exc, "_render_traceback_", lambda: [text])  # noqa: B010
+
+
+def load_ipython_extension(ipython: InteractiveShell) -> None:
+    """``%load_ext omni_widgets``: register ``%omni`` / ``%%omni`` (configurable OmniMagics)."""
+    ipython.register_magics(OmniMagics(ipython))
+
+
+def unload_ipython_extension(ipython: InteractiveShell) -> None:
+    """``%unload_ext omni_widgets``: remove the magics; tasks already started go on."""
+    manager = ipython.magics_manager
+    for kind in ("line", "cell"):
+        manager.magics[kind].pop("omni", None)
+    manager.registry.pop(OmniMagics.__name__, None)
+    ipython.configurables = [c for c in ipython.configurables if not isinstance(c, OmniMagics)]
