@@ -27,6 +27,7 @@ from ._errors import (
     WaitTimeoutError,
 )
 from ._magics import load_ipython_extension, unload_ipython_extension
+from ._panel import Panel, panel
 from ._requests import ImageToVideo, ReferenceToVideo, Request, TextToVideo, VideoEdit
 from ._result import Result
 from ._retry import RetryNotice
@@ -49,6 +50,7 @@ __all__ = [
     "OmniConnectionError",
     "OmniError",
     "OutcomeUnknownError",
+    "Panel",
     "PermissionDeniedError",
     "Problem",
     "RateLimitError",
@@ -67,5 +69,6 @@ __all__ = [
     "WaitTimeoutError",
     "__version__",
     "load_ipython_extension",
+    "panel",
     "unload_ipython_extension",
 ]

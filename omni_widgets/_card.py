@@ -1,65 +1,111 @@
 """The task card: one job's live status, progress, retry notices, and finally its video.
 
 Shared by the panel and the magics. A card only reads its job; buttons ask the job to act.
+The finished video is sent from the saved file as an ``ipywidgets.Video`` (binary comm buffer,
+no base64 in the notebook): it plays in JupyterLab and Notebook 7, and is kept on reopening when
+the front end saves widget state. Without a kernel or widget state, the output reads as text.
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
 from IPython.display import display
 
-from ._connection import REAL_SERVICE_HINT
 from ._jobs import Job
+from ._keys import sandbox_badge
 
 PROMPT_EXCERPT = 80
+# Larger files are not pushed through the comm: big widget buffers freeze the browser
+# (ipywidgets#3036). The card then shows the saved path only.
+MAX_INLINE_VIDEO = 64 * 1024 * 1024
+
+MODE_LABELS = {
+    "TextToVideo": "Text → video",
+    "ImageToVideo": "Image → video",
+    "ReferenceToVideo": "References → video",
+    "VideoEdit": "Video edit",
+}
+STATUS_WORDS = {
+    "submitting": "Submitting…",
+    "pending": "Queued",
+    "processing": "Generating",
+    "downloading": "Downloading video…",
+    "completed": "Completed",
+    "failed": "Failed",
+    "error": "Stopped",
+}
+STATUS_COLOURS = {
+    "completed": "#1a7f37",
+    "failed": "#cf222e",
+    "error": "#cf222e",
+}
 
 
 class TaskCard(widgets.VBox):
     """A live view of one :class:`Job`; it plays the saved video once the job completes."""
 
-    def __init__(self, job: Job, on_resubmit: Any = None) -> None:
+    def __init__(self, job: Job, on_resubmit: Callable[[Job], Any] | None = None) -> None:
         self.job = job
         self._on_resubmit = on_resubmit
         self._header = widgets.HTML(_header_html(job))
         self._status = _with_class(widgets.HTML(), "omni-status")
         self._bar = _with_class(
-            widgets.IntProgress(min=0, max=100, description=""), "omni-progress"
+            widgets.IntProgress(
+                min=0, max=100, layout=widgets.Layout(width="260px", margin="0 8px")
+            ),
+            "omni-progress",
         )
+        self._percent = _with_class(widgets.HTML(), "omni-percent")
         self._meta = _with_class(widgets.HTML(), "omni-meta")
         self._notice = _with_class(widgets.HTML(), "omni-notice")
         self._media = _with_class(widgets.VBox(), "omni-media")
         self._problem = _with_class(widgets.HTML(), "omni-error")
         self._action = _with_class(
-            widgets.Button(layout=widgets.Layout(display="none")), "omni-action"
+            widgets.Button(layout=widgets.Layout(display="none", width="auto")), "omni-action"
         )
         self._action.on_click(self._act)
         self._shown_video = False
         super().__init__(
             [
                 self._header,
-                self._status,
-                self._bar,
+                widgets.HBox(
+                    [self._status, self._bar, self._percent],
+                    layout=widgets.Layout(align_items="center"),
+                ),
                 self._meta,
                 self._notice,
                 self._problem,
                 self._action,
                 self._media,
             ],
-            layout=widgets.Layout(border="1px solid #d0d7de", padding="6px 10px", margin="4px 0"),
+            layout=widgets.Layout(
+                border="1px solid #d0d7de", padding="6px 12px", margin="6px 0", max_width="760px"
+            ),
         )
         self.add_class("omni-card")
         job.subscribe(self._render)
 
+    @property
+    def status_text(self) -> str:
+        """The status word the card shows, e.g. 'Completed'."""
+        return STATUS_WORDS.get(self.job.phase, self.job.phase)
+
     def _render(self, job: Job) -> None:
-        percent = job.task.progress if job.task else 0
-        self._status.value = f"<b>{html.escape(job.phase)}</b> · {percent}%"
-        self._bar.value = 100 if job.phase == "completed" else percent
+        percent = 100 if job.phase == "completed" else (job.task.progress if job.task else 0)
+        colour = STATUS_COLOURS.get(job.phase, "#0969da")
+        self._status.value = (
+            f"<span style='font-weight:bold;color:{colour};min-width:9em;display:inline-block'>"
+            f"{html.escape(self.status_text)}</span>"
+        )
+        self._bar.value = percent
         self._bar.bar_style = {"completed": "success", "failed": "danger", "error": "danger"}.get(
             job.phase, "info"
         )
+        self._percent.value = f"<span style='font-variant-numeric:tabular-nums'>{percent}%</span>"
         self._meta.value = _meta_html(job)
         self._notice.value = (
             f"<span style='color:#9a6700'>⟳ {html.escape(job.notice)}</span>" if job.notice else ""
@@ -72,19 +118,21 @@ class TaskCard(widgets.VBox):
     def _render_problem(self, job: Job) -> None:
         if job.phase == "failed" and job.task and job.task.error:
             error = job.task.error
+            message = error.message.replace("\n", " ").strip()
             self._problem.value = (
-                f"<div style='color:#cf222e'><b>{html.escape(error.code or 'failed')}</b>: "
-                f"{html.escape(error.message)}<br><i>Advice: {html.escape(error.advice)}.</i></div>"
+                f"<div style='color:#cf222e'><b class='omni-error-code'>"
+                f"{html.escape(error.code or 'failed')}</b>: {html.escape(message)}<br>"
+                f"<span class='omni-advice'>What to do: {html.escape(error.advice)}.</span></div>"
             )
-            self._show_action("Resubmit", "a new task with the same request (billed again)")
-        elif job.phase == "failed" or job.phase == "error":
+            self._show_action("Resubmit", "Create a new task with the same request (billed again)")
+        elif job.phase in ("failed", "error"):
             self._problem.value = (
                 f"<div style='color:#cf222e'>{html.escape(job.error_message)}</div>"
             )
             if job.task is not None:
-                self._show_action("Resume", "watch and download this task again (no new task)")
+                self._show_action("Resume", "Watch and download this task again (no new task)")
             elif job.request is not None:
-                self._show_action("Resubmit", "try creating the task again")
+                self._show_action("Resubmit", "Try creating the task again")
         else:
             self._problem.value = ""
             self._action.layout.display = "none"
@@ -92,6 +140,7 @@ class TaskCard(widgets.VBox):
     def _show_action(self, label: str, tooltip: str) -> None:
         self._action.description = label
         self._action.tooltip = tooltip
+        self._action.icon = "redo" if label == "Resubmit" else "play"
         self._action.button_style = "warning" if label == "Resubmit" else "info"
         self._action.layout.display = ""
 
@@ -106,6 +155,22 @@ class TaskCard(widgets.VBox):
         else:
             show_card(new_job)
 
+    def static_text(self) -> str:
+        """The card as one line of text, for front ends that cannot show widgets."""
+        job = self.job
+        parts = [f"omni-widgets task ({MODE_LABELS.get(job.mode, job.mode)})", _excerpt(job)]
+        parts.append(f"status when shown: {self.status_text}")
+        if job.task_id:
+            parts.append(f"task id {job.task_id}")
+        parts.append("live status needs a running kernel; videos are saved under omni_outputs/")
+        return " · ".join(parts)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        bundle: dict[str, Any] | None = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None:
+            bundle["text/plain"] = self.static_text()
+        return bundle
+
 
 def show_card(job: Job) -> TaskCard:
     """Display a new card for a job in the current cell and return it."""
@@ -114,18 +179,19 @@ def show_card(job: Job) -> TaskCard:
     return card
 
 
+def _excerpt(job: Job) -> str:
+    prompt = " ".join(job.prompt.split())
+    return prompt if len(prompt) <= PROMPT_EXCERPT else prompt[: PROMPT_EXCERPT - 1] + "…"
+
+
 def _header_html(job: Job) -> str:
-    prompt = job.prompt if len(job.prompt) <= PROMPT_EXCERPT else job.prompt[:PROMPT_EXCERPT] + "…"
-    badge = ""
-    if job.connection.sandbox:
-        badge = (
-            "<span class='omni-sandbox-badge' style='background:#bf8700;color:white;"
-            "padding:1px 6px;border-radius:4px;font-weight:bold;margin-right:6px' "
-            f"title='{html.escape(REAL_SERVICE_HINT)}'>SANDBOX</span>"
-        )
+    badge = sandbox_badge() if job.connection.sandbox else ""
+    mode = MODE_LABELS.get(job.mode, job.mode)
     return (
-        f"{badge}<span style='font-weight:bold;margin-right:6px'>{html.escape(job.mode)}"
-        f"</span><span>{html.escape(prompt)}</span>"
+        f"<div style='margin:2px 0 4px 0'>{badge}"
+        f"<span class='omni-mode' style='font-weight:bold;margin-right:8px'>{html.escape(mode)}"
+        f"</span><span class='omni-prompt' title='{html.escape(job.prompt)}'>"
+        f"{html.escape(_excerpt(job))}</span></div>"
     )
 
 
@@ -137,14 +203,28 @@ def _meta_html(job: Job) -> str:
         parts.append(f"{job.task.credits_reserved:g} credits reserved")
     if job.task_id:
         parts.append(
-            f"id <code class='omni-task-id' style='user-select:all'>"
+            f"id <code class='omni-task-id' style='user-select:all' title='click to select'>"
             f"{html.escape(job.task_id)}</code>"
         )
-    return " · ".join(parts)
+    return f"<div style='color:#57606a;font-size:12px'>{' · '.join(parts)}</div>"
 
 
 def _video_children(job: Job) -> tuple[widgets.Widget, ...]:
     assert job.path is not None
+    size = job.path.stat().st_size
+    saved = _with_class(
+        widgets.HTML(
+            f"<div style='font-size:12px'>Saved to <code class='omni-path' "
+            f"style='user-select:all'>{html.escape(str(job.path))}</code></div>"
+        ),
+        "omni-saved",
+    )
+    if size > MAX_INLINE_VIDEO:
+        note = widgets.HTML(
+            f"The video is {size / 1e6:.0f} MB, too large to send to the browser: open the file, "
+            f"or show it with IPython.display.Video({str(job.path)!r})."
+        )
+        return note, saved
     video = _with_class(
         widgets.Video(
             value=job.path.read_bytes(),
@@ -152,11 +232,10 @@ def _video_children(job: Job) -> tuple[widgets.Widget, ...]:
             autoplay=True,
             loop=True,
             controls=True,
-            layout=widgets.Layout(max_width="480px"),
+            layout=widgets.Layout(max_width="480px", margin="6px 0 2px 0"),
         ),
         "omni-video",
     )
-    saved = widgets.HTML(f"Saved to <code class='omni-path'>{html.escape(str(job.path))}</code>")
     return video, saved
 
 

@@ -1,0 +1,450 @@
+"""The notebook panel: build a request with live validation, generate, and keep a card per task.
+
+Validation is the request classes' own: the panel builds the request from its fields, catches
+``ValidationError`` and shows each problem beside its field. Generate starts a :class:`Job` on
+the kernel's running event loop, so the notebook stays usable while tasks run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+from IPython.display import display
+
+from ._card import TaskCard
+from ._connection import Connection, connect
+from ._errors import ValidationError
+from ._fields import DESCRIPTION_STYLE, FieldRow, strip_tags, summarize
+from ._jobs import Job
+from ._keys import KeyBox
+from ._requests import (
+    MAX_DURATION,
+    MIN_DURATION,
+    ImageToVideo,
+    ReferenceToVideo,
+    Request,
+    TextToVideo,
+    VideoEdit,
+)
+from ._result import Result
+from ._settings import resolve
+from ._uploads import ImagesField
+
+logger = logging.getLogger("omni_widgets")
+
+MODES: tuple[tuple[str, type[Request]], ...] = (
+    ("Text → video", TextToVideo),
+    ("Image → video", ImageToVideo),
+    ("References → video", ReferenceToVideo),
+    ("Edit a video", VideoEdit),
+)
+MODE_HINTS = {
+    TextToVideo: "A video with sound from your words alone.",
+    ImageToVideo: "Animates exactly one image, guided by the prompt.",
+    ReferenceToVideo: "Subjects or style follow 1 to 6 reference images.",
+    VideoEdit: "Edits a 3-10 s MP4 given by URL; the result keeps its length and shape.",
+}
+DEFAULT_DURATION = 5
+DEFAULT_OUTPUT_DIR = "omni_outputs"
+# After a click, Generate stays disabled at least this long, so a double click makes one task
+# even when the service answers the first click faster than the second one arrives.
+SUBMIT_HOLD_S = 1.0
+
+
+class Panel(widgets.VBox):
+    """Build a Gemini Omni Flash request, generate it, and watch every task of the session.
+
+    ``connection`` defaults to :func:`connect` (the real service when a key is configured, else
+    the in-process sandbox); ``output_dir`` is where videos are saved.
+    """
+
+    def __init__(
+        self, *, connection: Connection | None = None, output_dir: str | Path = DEFAULT_OUTPUT_DIR
+    ) -> None:
+        ask_for_key = connection is None and resolve().api_key is None
+        self.service = KeyBox(connection or connect(), self._on_connection, ask=ask_for_key)
+        self._submitting: Job | None = None
+        self._hold: asyncio.TimerHandle | None = None
+        self._touched: set[str] = set()
+        self._problems: list[str] = []
+        self.jobs: list[Job] = []
+        self._build_form(str(output_dir))
+        super().__init__(
+            [
+                widgets.HTML(
+                    "<div style='font-size:15px;font-weight:bold;margin-bottom:4px'>"
+                    "Gemini Omni Flash · video</div>"
+                ),
+                self.service,
+                self.mode_row,
+                self.prompt_row,
+                self.images_row,
+                self.video_row,
+                self.duration_row,
+                self.aspect_row,
+                self.advanced,
+                widgets.HBox(
+                    [self.generate_button, self.reason],
+                    layout=widgets.Layout(align_items="center", margin="4px 0"),
+                ),
+                self.message,
+                self.cards,
+            ],
+            layout=widgets.Layout(max_width="800px", padding="4px"),
+        )
+        self.add_class("omni-panel")
+        self._on_mode(None)
+
+    # --- the form -----------------------------------------------------------------------------
+
+    def _build_form(self, output_dir: str) -> None:
+        self.mode = widgets.ToggleButtons(
+            options=[(label, cls.model) for label, cls in MODES],
+            value=TextToVideo.model,
+            description="Mode",
+            tooltips=[MODE_HINTS[cls] for _, cls in MODES],
+            style={**DESCRIPTION_STYLE, "button_width": "auto"},
+        )
+        self.mode.observe(self._on_mode, names="value")
+        self.mode_row = FieldRow("mode", self.mode)
+
+        self.prompt = widgets.Textarea(
+            description="Prompt",
+            placeholder=(
+                "Describe the video: subject, action, camera, light, sound. E.g. “A red kite "
+                "dances over a windy beach at sunset, slow dolly shot, waves and gulls.”"
+            ),
+            rows=3,
+            continuous_update=True,
+            style=DESCRIPTION_STYLE,
+            layout=widgets.Layout(width="100%"),
+        )
+        self.prompt.add_class("omni-prompt-input")
+        self.prompt.observe(lambda _: self._changed("prompt"), names="value")
+        self.prompt_row = FieldRow("prompt", self.prompt)
+
+        self.images = ImagesField(lambda: self._changed("images"))
+        self.images_label = widgets.Label("Images", layout=widgets.Layout(width="96px"))
+        self.images_row = FieldRow(
+            "images", widgets.HBox([self.images_label, self.images]), hint=""
+        )
+
+        self.video_url = widgets.Text(
+            description="Video URL",
+            placeholder="https://…/clip.mp4 (an MP4 of 3-10 s)",
+            continuous_update=True,
+            style=DESCRIPTION_STYLE,
+            layout=widgets.Layout(width="100%"),
+        )
+        self.video_url.observe(lambda _: self._changed("video_url"), names="value")
+        self.video_row = FieldRow("video_url", self.video_url)
+
+        self.duration = widgets.Dropdown(
+            options=[("auto (the model decides)", "auto")]
+            + [(f"{n} s", n) for n in range(MIN_DURATION, MAX_DURATION + 1)],
+            value=DEFAULT_DURATION,
+            description="Duration",
+            style=DESCRIPTION_STYLE,
+        )
+        self.duration.observe(lambda _: self._changed("duration"), names="value")
+        self.duration_row = FieldRow("duration", self.duration)
+
+        self.aspect_ratio = widgets.ToggleButtons(
+            options=[("16:9", "16:9"), ("9:16", "9:16"), ("auto", "auto")],
+            value="16:9",
+            description="Aspect ratio",
+            tooltips=["Landscape", "Portrait", "The model decides"],
+            style={**DESCRIPTION_STYLE, "button_width": "64px"},
+        )
+        self.aspect_ratio.observe(lambda _: self._changed("aspect_ratio"), names="value")
+        self.aspect_row = FieldRow("aspect_ratio", self.aspect_ratio)
+
+        self.callback_url = widgets.Text(
+            description="Callback URL",
+            placeholder="optional: https://your.server/hook (public HTTPS only)",
+            continuous_update=False,
+            style=DESCRIPTION_STYLE,
+            layout=widgets.Layout(width="100%"),
+        )
+        self.callback_url.observe(lambda _: self._changed("callback_url"), names="value")
+        self.callback_row = FieldRow(
+            "callback_url",
+            self.callback_url,
+            hint="The service POSTs the finished task there; you need not set it in a notebook.",
+        )
+        self.output_dir = widgets.Text(
+            value=output_dir,
+            description="Save to",
+            placeholder=DEFAULT_OUTPUT_DIR,
+            style=DESCRIPTION_STYLE,
+            layout=widgets.Layout(width="100%"),
+        )
+        self.output_row = FieldRow(
+            "output_dir", self.output_dir, hint="Folder for the MP4s (relative to the notebook)."
+        )
+        self.advanced = widgets.Accordion(
+            children=[widgets.VBox([self.callback_row, self.output_row])],
+            titles=("Advanced",),
+            selected_index=None,
+            layout=widgets.Layout(margin="2px 0 6px 0"),
+        )
+        self.advanced.add_class("omni-advanced")
+
+        self.generate_button = widgets.Button(
+            description="Generate",
+            icon="play",
+            button_style="primary",
+            tooltip="Create the task; its card appears below",
+            disabled=True,
+        )
+        self.generate_button.add_class("omni-generate")
+        self.generate_button.on_click(self._on_generate)
+        self.reason = widgets.HTML()
+        self.reason.add_class("omni-reason")
+        self.message = widgets.HTML()
+        self.message.add_class("omni-message")
+        self.cards = widgets.VBox()
+        self.cards.add_class("omni-cards")
+
+    @property
+    def rows(self) -> dict[str, FieldRow]:
+        """The request fields' rows, by request field name."""
+        return {
+            row.name: row
+            for row in (
+                self.prompt_row,
+                self.images_row,
+                self.video_row,
+                self.duration_row,
+                self.aspect_row,
+                self.callback_row,
+            )
+        }
+
+    @property
+    def connection(self) -> Connection:
+        """Where new tasks go: the sandbox, or the service of the configured or typed key."""
+        return self.service.connection
+
+    @property
+    def request_class(self) -> type[Request]:
+        return next(cls for _, cls in MODES if cls.model == self.mode.value)
+
+    def build_request(self) -> Request:
+        """The request the fields describe; raises ValidationError listing every problem."""
+        cls = self.request_class
+        prompt = self.prompt.value
+        callback = self.callback_url.value.strip() or None
+        timing: dict[str, Any] = {
+            "duration": self.duration.value,
+            "aspect_ratio": self.aspect_ratio.value,
+            "callback_url": callback,
+        }
+        images = self.images.values()
+        if cls is TextToVideo:
+            return TextToVideo(prompt, **timing)
+        if cls is ImageToVideo:
+            return ImageToVideo(prompt, images[0] if len(images) == 1 else images, **timing)
+        if cls is ReferenceToVideo:
+            return ReferenceToVideo(prompt, images, **timing)
+        return VideoEdit(prompt, self.video_url.value.strip(), callback_url=callback)
+
+    # --- live validation ----------------------------------------------------------------------
+
+    def _on_mode(self, _: Any) -> None:
+        cls = self.request_class
+        self.mode_row.set_hint(MODE_HINTS[cls])
+        self.images_row.show(cls in (ImageToVideo, ReferenceToVideo))
+        self.images_row.set_hint(
+            "Exactly 1 image." if cls is ImageToVideo else "1 to 6 images, in order of importance."
+        )
+        self.video_row.show(cls is VideoEdit)
+        self.duration_row.show(cls is not VideoEdit)
+        self.aspect_row.show(cls is not VideoEdit)
+        self._validate()
+
+    def _changed(self, field: str) -> None:
+        self._touched.add(field)
+        self._validate()
+
+    def _validate(self) -> Request | None:
+        """Check the fields, show each problem beside its field; return the request if valid."""
+        count = len(self.prompt.value)
+        self.prompt_row.set_hint(f"{count} character{'s' if count != 1 else ''}")
+        try:
+            request: Request | None = self.build_request()
+            problems = []
+        except ValidationError as exc:
+            request, problems = None, exc.problems
+            for name, row in self.rows.items():
+                # "image" (image-to-video) is shown in the images row.
+                mine = exc.for_field(name) + (exc.for_field("image") if name == "images" else [])
+                shown = mine if name in self._touched or name != "prompt" else []
+                row.set_problems(shown)
+        if request is not None:
+            for row in self.rows.values():
+                row.set_problems([])
+        self._problems = [summarize([p]) for p in problems]
+        self._refresh_generate()
+        return request
+
+    def _refresh_generate(self) -> None:
+        busy = self._submitting is not None
+        valid = not self._problems
+        self.generate_button.disabled = busy or not valid
+        self.generate_button.description = "Submitting…" if busy else "Generate"
+        if busy:
+            reason = "Creating the task…"
+        elif not valid:
+            reason = "Can't generate yet. " + "; ".join(self._problems)
+        else:
+            reason = ""
+        colour = "#57606a" if busy or valid else "#9a6700"
+        self.reason.value = (
+            f"<span style='color:{colour};font-size:12px;margin-left:8px'>"
+            f"{html.escape(reason)}</span>"
+            if reason
+            else ""
+        )
+
+    @property
+    def reason_text(self) -> str:
+        """Why Generate is disabled, as plain text (empty when it is enabled)."""
+        return html.unescape(strip_tags(self.reason.value))
+
+    # --- generating ---------------------------------------------------------------------------
+
+    def _on_generate(self, _: Any) -> None:
+        try:
+            self.generate()
+        except Exception as exc:  # a click handler's error would otherwise go to a log only
+            logger.exception("Generate failed")
+            self.show_message(f"Generate failed: {exc}")
+
+    def generate(self) -> Job | None:
+        """What Generate does: start a job for the current request, unless one is submitting.
+
+        Must be called on a running event loop (a notebook cell or widget callback is).
+        """
+        if self._submitting is not None:
+            return None
+        request = self._validate()
+        if request is None:
+            return None
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.show_message(
+                "Generate needs a running event loop: use the panel in a Jupyter notebook "
+                "(or call it from async code)."
+            )
+            return None
+        self.show_message("")
+        job = Job(self.connection, request, dest=self.output_dir.value.strip() or None)
+        self._submitting = job
+        self._refresh_generate()
+        self._hold = loop.call_later(SUBMIT_HOLD_S, self._release)
+        job.subscribe(lambda j: self._release() if j.phase != "submitting" else None)
+        self.add_job(job)
+        try:
+            job.start()
+        finally:
+            if not job.running:
+                self._submitting = None
+                self._refresh_generate()
+        self._watch(job)
+        return job
+
+    def add_job(self, job: Job) -> TaskCard:
+        """Put a card for ``job`` at the top of the panel (newest first)."""
+        card = TaskCard(job, on_resubmit=self._on_resubmit)
+        self.jobs.insert(0, job)
+        self.cards.children = (card, *self.cards.children)
+        return card
+
+    def _on_resubmit(self, job: Job) -> None:
+        self.add_job(job)
+        self._watch(job)
+
+    def _watch(self, job: Job) -> None:
+        """Show in the panel anything that escapes a job's task (nothing may be lost)."""
+        # Job keeps a strong reference to its asyncio task; the panel only observes it.
+        future: asyncio.Task[None] | None = job._future
+        if future is not None:
+            future.add_done_callback(lambda f: self._job_ended(job, f))
+
+    def _job_ended(self, job: Job, future: asyncio.Task[None]) -> None:
+        if future.cancelled():
+            return
+        exc = future.exception()
+        if exc is not None:
+            self.show_message(f"The task runner for {job!r} stopped: {type(exc).__name__}: {exc}")
+            if self._submitting is job:
+                self._submitting = None
+                self._refresh_generate()
+
+    def _release(self) -> None:
+        """Re-enable Generate once the submit finished and the double-click hold is over."""
+        job = self._submitting
+        if job is None or job.phase == "submitting":
+            return
+        if self._hold is not None and self._hold.when() > self._hold_loop_time():
+            return
+        self._submitting = None
+        self._hold = None
+        self._refresh_generate()
+
+    def _hold_loop_time(self) -> float:
+        try:
+            return asyncio.get_running_loop().time()
+        except RuntimeError:
+            return float("inf")
+
+    def show_message(self, text: str) -> None:
+        """A line under Generate for things that are about the panel, not one task."""
+        self.message.value = (
+            f"<div role='alert' style='color:#cf222e'>{html.escape(text)}</div>" if text else ""
+        )
+
+    @property
+    def message_text(self) -> str:
+        return html.unescape(strip_tags(self.message.value))
+
+    @property
+    def results(self) -> list[Result]:
+        """Completed videos of this panel, newest first; each displays as an embedded video."""
+        return [
+            Result(job.task, job.path)
+            for job in self.jobs
+            if job.phase == "completed" and job.task and job.path
+        ]
+
+    # --- keys and display ---------------------------------------------------------------------
+
+    def _on_connection(self, connection: Connection) -> None:
+        self.show_message("")
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        bundle: dict[str, Any] | None = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None:
+            bundle["text/plain"] = (
+                "omni-widgets panel: generate Gemini Omni Flash videos. It is interactive: run "
+                "this cell with a live kernel to use it. Videos are saved under "
+                f"{self.output_dir.value or DEFAULT_OUTPUT_DIR}/ next to the notebook."
+            )
+        return bundle
+
+    def __repr__(self) -> str:
+        return f"<omni_widgets.Panel: {len(self.jobs)} tasks, {self.connection!r}>"
+
+
+def panel(**kwargs: Any) -> Panel:
+    """Display a new :class:`Panel` and return it (assign it, ``p = panel()``, to use it later)."""
+    new = Panel(**kwargs)
+    display(new)  # type: ignore[no-untyped-call]
+    return new
