@@ -28,7 +28,6 @@ from IPython.core.magic import (
     no_var_expand,
 )
 from IPython.core.magic_arguments import argument, kwds, magic_arguments
-from IPython.display import display
 from traitlets import Bool, Enum, Int, TraitError, Unicode, Union, validate
 
 from ._card import show_card
@@ -389,12 +388,10 @@ class OmniMagics(Magics):
 
     def _do_panel(self, words: list[str], args: argparse.Namespace) -> None:
         try:
-            from . import panel  # type: ignore[attr-defined]
+            from . import panel
         except ImportError:
             raise UsageError("the panel is not available in this version of omni-widgets") from None
-        shown = panel()
-        if shown is not None:  # panel() may return its widget instead of displaying it
-            display(shown)  # type: ignore[no-untyped-call]
+        panel()  # displays itself (and returns the Panel, which a magic need not echo)
 
     def _do_status(self, words: list[str], args: argparse.Namespace) -> None:
         if not words:
