@@ -59,7 +59,7 @@ def build_app(state: SandboxState) -> ASGIApp:
             yield
         finally:
             await state.callbacks.aclose()
-            state.media.close()
+            await state.media.aclose()
             state.media = state.callbacks = None
 
     async def create(request: Request) -> Response:

@@ -1,60 +1,88 @@
-"""Rendered result files: each completed task's MP4, rendered once in a worker thread and cached on
-disk.
+"""Result files: each completed task's MP4, rendered once in a worker thread and cached on disk.
+
+Renders start eagerly when a query or callback first sees a task completed, so the first download
+usually finds the file ready; a download that has to wait jumps the queue. One render runs at a
+time, so the event loop never blocks and a 2-core machine is not starved.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ._render import render_mp4
+from ._render import RenderCancelled, render_mp4
 from ._tasks import Task
 
 _log = logging.getLogger("omni_widgets.sandbox")
 
 
 class MediaCache:
-    """Renders on first need (a query or callback that sees completion, or the first download).
-
-    Rendering runs in a one-thread pool so it neither blocks the event loop nor starves a 2-core
-    machine; every caller for the same task awaits the same render. Use only from the server's loop.
-    """
+    """Renders tasks' videos in priority order and remembers the files; use on the server's loop."""
 
     def __init__(self, directory: Path) -> None:
         self._directory = directory
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="omni-sandbox-render")
-        self._renders: dict[str, asyncio.Future[Path]] = {}
+        self._cancel = threading.Event()
+        self._futures: dict[str, asyncio.Future[Path]] = {}
+        self._queue: deque[Task] = deque()
+        self._wake = asyncio.Event()
+        self._worker: asyncio.Task[None] | None = None
 
-    def start(self, task: Task) -> asyncio.Future[Path]:
-        """Begin rendering `task`'s video unless already begun; return the shared future."""
-        future = self._renders.get(task.id)
-        if future is None or (future.done() and future.exception() is not None):
-            path = self._directory / f"{task.id}.mp4"
-            loop = asyncio.get_running_loop()
-            future = asyncio.ensure_future(
-                loop.run_in_executor(self._executor, _render_once, task, path)
-            )
-            future.add_done_callback(_log_failure)
-            self._renders[task.id] = future
+    def start(self, task: Task, *, urgent: bool = False) -> asyncio.Future[Path]:
+        """Queue `task`'s render unless done or under way (to the front if `urgent`)."""
+        future = self._futures.get(task.id)
+        if future is not None and future.done() and future.exception() is not None:
+            future = None  # a failed render may be retried
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._futures[task.id] = future
+            self._queue.append(task)
+        if urgent and task in self._queue:
+            self._queue.remove(task)
+            self._queue.appendleft(task)
+        if self._worker is None:
+            self._worker = asyncio.get_running_loop().create_task(self._work())
+        self._wake.set()
         return future
 
     async def path(self, task: Task) -> Path:
-        """The finished file for `task`, rendering it first if needed."""
-        return await asyncio.shield(self.start(task))
+        """The finished file for `task`, rendering it first (ahead of the queue) if needed."""
+        return await asyncio.shield(self.start(task, urgent=True))
 
-    def close(self) -> None:
-        """Stop the render thread: drop renders not yet begun, wait for the current one."""
-        self._executor.shutdown(wait=True, cancel_futures=True)
+    async def _work(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            while not self._queue:
+                self._wake.clear()
+                await self._wake.wait()
+            task = self._queue.popleft()
+            future = self._futures[task.id]
+            path = self._directory / f"{task.id}.mp4"
+            try:
+                await loop.run_in_executor(self._executor, _render, task, path, self._cancel)
+            except RenderCancelled:
+                future.cancel()
+            except Exception as exc:
+                _log.error("rendering %s failed", task.id, exc_info=exc)
+                future.set_exception(exc)
+            else:
+                future.set_result(path)
+
+    async def aclose(self) -> None:
+        """Abandon queued renders and the current one, and stop the render thread."""
+        self._cancel.set()
+        self._queue.clear()
+        if self._worker is not None:
+            self._worker.cancel()
+        await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown, True)
+        for future in self._futures.values():
+            future.cancel()
 
 
-def _render_once(task: Task, path: Path) -> Path:
+def _render(task: Task, path: Path, cancel: threading.Event) -> None:
     if not path.exists():
-        render_mp4(task.video, path)
-    return path
-
-
-def _log_failure(future: asyncio.Future[Path]) -> None:
-    if not future.cancelled() and future.exception() is not None:
-        _log.error("rendering failed", exc_info=future.exception())
+        render_mp4(task.video, path, cancel)

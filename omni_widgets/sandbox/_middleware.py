@@ -52,12 +52,18 @@ class WireMiddleware:
             return
         method, path = scope["method"], scope["path"]
         endpoint = endpoint_of(method, path)
-        status = 0
+        logged = False
+
+        def log(status: int) -> None:
+            # Logged before the reply leaves, so a client that got it also finds it in the log.
+            nonlocal logged
+            if not logged:
+                logged = True
+                self.state.recorder.request(method, path, status)
 
         async def watch(message: Message) -> None:
-            nonlocal status
             if message["type"] == "http.response.start":
-                status = message["status"]
+                log(message["status"])
             await send(message)
 
         try:
@@ -71,13 +77,15 @@ class WireMiddleware:
                 await _drain(receive)
                 await _refuse(fault, endpoint, scope, watch)
             elif fault.kind == "drop":
-                await self._drop(scope, receive, after=fault.after)
+                await self._drop(scope, receive, lambda: log(0), after=fault.after)
             else:
                 await self._garble(scope, receive, watch, fault)
         finally:
-            self.state.recorder.request(method, path, status)
+            log(0)
 
-    async def _drop(self, scope: Scope, receive: Receive, *, after: bool) -> None:
+    async def _drop(
+        self, scope: Scope, receive: Receive, log: Callable[[], None], *, after: bool
+    ) -> None:
         """Close the socket without answering; with `after`, let the routes act first."""
         if after:
 
@@ -94,6 +102,7 @@ class WireMiddleware:
             raise RuntimeError(
                 "cannot drop the connection: the server does not expose its transport"
             )
+        log()
         transport.close()
         # Let the server see the disconnect, or it would try to send a 500 on our behalf.
         for _ in range(20):

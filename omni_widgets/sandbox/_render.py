@@ -14,6 +14,7 @@ import hashlib
 import io
 import math
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -76,7 +77,11 @@ def plan_video(request: CreateRequest, text: str) -> VideoSpec:
     return VideoSpec(size[0], size[1], duration, text, _LABELS[request.model], image)
 
 
-def render_mp4(spec: VideoSpec, path: Path) -> None:
+class RenderCancelled(Exception):
+    """The server is stopping; the half-written file was removed."""
+
+
+def render_mp4(spec: VideoSpec, path: Path, cancel: threading.Event | None = None) -> None:
     """Encode the clip to `path` (via a `.part` file renamed at the end: never half a file)."""
     import av
     import numpy as np
@@ -95,6 +100,8 @@ def render_mp4(spec: VideoSpec, path: Path) -> None:
         frames = spec.duration * FPS
         sent = 0
         for index in range(frames):
+            if cancel is not None and cancel.is_set():
+                raise RenderCancelled(str(path))
             frame = av.VideoFrame.from_ndarray(_animate(base, index, frames), format="rgb24")
             frame.pts = index
             container.mux(video.encode(frame))
@@ -110,8 +117,11 @@ def render_mp4(spec: VideoSpec, path: Path) -> None:
                 sent += len(chunk)
         container.mux(video.encode(None))
         container.mux(audio.encode(None))
-    finally:
+    except BaseException:
         container.close()
+        partial.unlink(missing_ok=True)
+        raise
+    container.close()
     os.replace(partial, path)
 
 

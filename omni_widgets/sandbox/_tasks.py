@@ -33,7 +33,7 @@ def estimated_seconds(model: str, duration: int | str | None) -> int:
     return 40 + 8 * seconds
 
 
-@dataclass
+@dataclass(eq=False)
 class Task:
     """One generation task, with its timeline planned at creation (in real, monotonic seconds)."""
 
