@@ -17,8 +17,11 @@ from ._connection import Connection, connect
 from ._fields import DESCRIPTION_STYLE
 
 SANDBOX_LINE = (
-    "Videos are made locally and for free. For the real service, paste an EvoLink API key "
-    "(from https://evolink.ai/dashboard/keys) here, or set OMNI_API_KEY and restart the kernel."
+    "Local and free. For the real service, paste an EvoLink key below or set OMNI_API_KEY."
+)
+SANDBOX_TITLE = (
+    "The sandbox runs inside this kernel and makes real MP4s without a key. Keys come from "
+    "https://evolink.ai/dashboard/keys; after setting OMNI_API_KEY, restart the kernel."
 )
 BADGE_STYLE = (
     "background:#bf8700;color:white;padding:2px 8px;border-radius:4px;font-weight:bold;"
@@ -26,7 +29,7 @@ BADGE_STYLE = (
 )
 
 
-def sandbox_badge(title: str = SANDBOX_LINE) -> str:
+def sandbox_badge(title: str = SANDBOX_TITLE) -> str:
     """The unmistakable SANDBOX label (HTML), shared by the panel and the cards."""
     return (
         f"<span class='omni-sandbox-badge' style='{BADGE_STYLE}' "

@@ -19,7 +19,7 @@ from IPython.display import display
 from ._card import TaskCard
 from ._connection import Connection, connect
 from ._errors import ValidationError
-from ._fields import DESCRIPTION_STYLE, FieldRow, strip_tags, summarize
+from ._fields import DESCRIPTION_STYLE, LABEL_WIDTH, FieldRow, strip_tags, summarize
 from ._jobs import Job
 from ._keys import KeyBox
 from ._requests import (
@@ -106,12 +106,11 @@ class Panel(widgets.VBox):
         self.mode = widgets.ToggleButtons(
             options=[(label, cls.model) for label, cls in MODES],
             value=TextToVideo.model,
-            description="Mode",
             tooltips=[MODE_HINTS[cls] for _, cls in MODES],
-            style={**DESCRIPTION_STYLE, "button_width": "auto"},
+            style={"button_width": "auto"},
         )
         self.mode.observe(self._on_mode, names="value")
-        self.mode_row = FieldRow("mode", self.mode)
+        self.mode_row = FieldRow("mode", _labelled("Mode", self.mode))
 
         self.prompt = widgets.Textarea(
             description="Prompt",
@@ -129,10 +128,7 @@ class Panel(widgets.VBox):
         self.prompt_row = FieldRow("prompt", self.prompt)
 
         self.images = ImagesField(lambda: self._changed("images"))
-        self.images_label = widgets.Label("Images", layout=widgets.Layout(width="96px"))
-        self.images_row = FieldRow(
-            "images", widgets.HBox([self.images_label, self.images]), hint=""
-        )
+        self.images_row = FieldRow("images", _labelled("Images", self.images))
 
         self.video_url = widgets.Text(
             description="Video URL",
@@ -157,12 +153,11 @@ class Panel(widgets.VBox):
         self.aspect_ratio = widgets.ToggleButtons(
             options=[("16:9", "16:9"), ("9:16", "9:16"), ("auto", "auto")],
             value="16:9",
-            description="Aspect ratio",
             tooltips=["Landscape", "Portrait", "The model decides"],
-            style={**DESCRIPTION_STYLE, "button_width": "64px"},
+            style={"button_width": "64px"},
         )
         self.aspect_ratio.observe(lambda _: self._changed("aspect_ratio"), names="value")
-        self.aspect_row = FieldRow("aspect_ratio", self.aspect_ratio)
+        self.aspect_row = FieldRow("aspect_ratio", _labelled("Aspect ratio", self.aspect_ratio))
 
         self.callback_url = widgets.Text(
             description="Callback URL",
@@ -441,6 +436,15 @@ class Panel(widgets.VBox):
 
     def __repr__(self) -> str:
         return f"<omni_widgets.Panel: {len(self.jobs)} tasks, {self.connection!r}>"
+
+
+def _labelled(text: str, control: widgets.Widget) -> widgets.HBox:
+    """A control with a label in the same column as the ``description`` labels of the others."""
+    label = widgets.HTML(
+        f"<div style='text-align:right;padding-right:8px'>{html.escape(text)}</div>",
+        layout=widgets.Layout(width=LABEL_WIDTH, min_width=LABEL_WIDTH),
+    )
+    return widgets.HBox([label, control], layout=widgets.Layout(align_items="center"))
 
 
 def panel(**kwargs: Any) -> Panel:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import io
-from datetime import datetime, timezone
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,7 @@ def upload(panel: Panel, *files: tuple[str, bytes]) -> None:
     """What the browser sends when files are chosen in the upload button."""
     panel.images.upload.value = tuple(
         {"name": name, "type": "image/png", "size": len(data), "content": memoryview(data),
-         "last_modified": datetime.now(timezone.utc)}
+         "last_modified": datetime.now(UTC)}
         for name, data in files
     )  # fmt: skip
 
@@ -364,7 +364,7 @@ def test_typed_key_lives_in_kernel_memory_only(
     panel = Panel()
     assert panel.service.entry.layout.display == "", "no key configured: the panel asks for one"
     assert "SANDBOX" in panel.service.status.value
-    assert "paste an EvoLink API key" in panel.service.status.value
+    assert "paste an EvoLink key below or set OMNI_API_KEY" in panel.service.status.value
 
     secret = "sk-typed-secret-123"
     panel.service.password.value = secret  # what the browser syncs when Enter is pressed
@@ -403,14 +403,16 @@ def test_static_render_reads_as_text(panel: Panel) -> None:
     job = generate_and_wait(panel)
     text = card(panel)._repr_mimebundle_()
     assert text is not None
-    assert f"A lighthouse in fog · status when shown: Completed · task id {job.task_id}" in (
-        text["text/plain"]
+    assert (
+        f"A lighthouse in fog · status when shown: Completed · task id {job.task_id}"
+        in (text["text/plain"])
     )
 
 
 def test_panel_function_displays_and_returns(monkeypatch: pytest.MonkeyPatch) -> None:
     shown: list[Any] = []
     monkeypatch.setattr("omni_widgets._panel.display", shown.append)
-    monkeypatch.setattr("omni_widgets._panel.connect", lambda: Connection("k", "x", True, "sandbox"))
+    offline = Connection("k", "http://127.0.0.1:9", True, "sandbox")
+    monkeypatch.setattr("omni_widgets._panel.connect", lambda: offline)
     made = omni_widgets.panel()
     assert shown == [made] and isinstance(made, Panel)
