@@ -327,7 +327,7 @@ class ExplodingClient:
 
 def test_a_crashed_task_runner_is_reported_in_the_panel(tmp_path: Path) -> None:
     connection = Connection("k", "http://127.0.0.1:9", True, "sandbox")
-    connection._async = ExplodingClient()  # type: ignore[assignment]
+    connection._async = ExplodingClient()
     panel = Panel(connection=connection, output_dir=tmp_path)
     panel.prompt.value = "x"
 
