@@ -73,6 +73,7 @@ class Panel(widgets.VBox):
         self._touched: set[str] = set()
         self._problems: list[str] = []
         self.jobs: list[Job] = []
+        self._shown_in: int | None = None
         self._build_form(str(output_dir))
         super().__init__(
             [
@@ -434,6 +435,14 @@ class Panel(widgets.VBox):
             )
         return bundle
 
+    def _ipython_display_(self) -> None:
+        # `omni_widgets.panel()` as a cell's last line would show the panel a second time as
+        # the cell's result: skip that one display in the cell that panel() displayed it in.
+        if self._shown_in is not None and self._shown_in == _execution_count():
+            self._shown_in = None
+            return
+        display(self._repr_mimebundle_(), raw=True)  # type: ignore[no-untyped-call]
+
     def __repr__(self) -> str:
         return f"<omni_widgets.Panel: {len(self.jobs)} tasks, {self.connection!r}>"
 
@@ -448,7 +457,15 @@ def _labelled(text: str, control: widgets.Widget) -> widgets.HBox:
 
 
 def panel(**kwargs: Any) -> Panel:
-    """Display a new :class:`Panel` and return it (assign it, ``p = panel()``, to use it later)."""
+    """Display a new :class:`Panel` and return it (as a cell's last line it is shown once)."""
     new = Panel(**kwargs)
     display(new)  # type: ignore[no-untyped-call]
+    new._shown_in = _execution_count()
     return new
+
+
+def _execution_count() -> int | None:
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return None if shell is None else int(shell.execution_count)

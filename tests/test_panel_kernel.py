@@ -35,3 +35,17 @@ def test_kernel_runs_other_cells_while_a_task_runs(kernel: Kernel, tmp_path: obj
     assert kernel.value("len(p.cards.children[0]._media.children[0].value) > 1000") is True
     assert kernel.value("str(job.path).startswith(OUT)") is True
     assert kernel.value("p.generate_button.disabled") is False
+
+
+def test_panel_as_last_line_is_shown_once(kernel: Kernel) -> None:
+    shown = kernel.execute("import omni_widgets as omni\nomni.panel()", timeout=60)
+    views = [
+        o for o in shown.outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+    ]
+    assert len(views) == 1, shown.outputs
+    assert views[0]["data"]["text/plain"].startswith("omni-widgets panel:")
+    # Shown again on purpose in a later cell, it displays as usual.
+    kernel.execute("p2 = omni.panel()", timeout=30)
+    later = kernel.execute("p2", timeout=30)
+    assert sum("application/vnd.jupyter.widget-view+json" in o.get("data", {})
+               for o in later.outputs) == 1, later.outputs  # fmt: skip
