@@ -77,6 +77,12 @@ def shared_sandbox() -> Any:
         return _sandbox
 
 
+def running_sandbox() -> Any:
+    """The in-process sandbox if it runs, else None (never starts it)."""
+    with _lock:
+        return _sandbox
+
+
 def stop_shared_sandbox() -> bool:
     """Stop the in-process sandbox if it runs; True if it did."""
     global _sandbox

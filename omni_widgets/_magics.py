@@ -31,7 +31,13 @@ from IPython.core.magic_arguments import argument, kwds, magic_arguments
 from traitlets import Bool, Enum, Int, TraitError, Unicode, Union, validate
 
 from ._card import show_card
-from ._connection import Connection, connect, shared_sandbox, stop_shared_sandbox
+from ._connection import (
+    Connection,
+    connect,
+    running_sandbox,
+    shared_sandbox,
+    stop_shared_sandbox,
+)
 from ._errors import OmniError, ValidationError
 from ._jobs import Job, find_job, session_jobs
 from ._magic_report import config_report, job_status, jobs_table, task_status
@@ -433,8 +439,8 @@ class OmniMagics(Magics):
 
     def _do_config(self, words: list[str], args: argparse.Namespace) -> None:
         settings = resolve()
-        cached = self._connection_cache
-        sandbox_url = cached[1].base_url if cached and settings.api_key is None else None
+        sandbox = running_sandbox()
+        sandbox_url = sandbox.base_url if sandbox is not None else None
         print(
             config_report(
                 settings,

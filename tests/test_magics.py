@@ -135,6 +135,12 @@ def video_bytes(card: TaskCard) -> bytes:
     return b""
 
 
+def card_html(widget: Any) -> str:
+    """All HTML text in a widget tree (what the card says)."""
+    own = widget.value if isinstance(widget, widgets.HTML) else ""
+    return own + "".join(card_html(child) for child in getattr(widget, "children", ()))
+
+
 # --- loading and help -------------------------------------------------------------------------
 
 
@@ -224,14 +230,14 @@ def test_video_edit_with_callback(ip: InteractiveShell, sb: Sandbox) -> None:
     omni(
         ip,
         "make it snow --video https://example.com/clip.mp4 "
-        "--callback https://example.com/omni-hook --wait -o t_r",
+        "--callback https://hooks.example.invalid/omni --wait -o t_r",
     )
     job = find_job(ip.user_ns["t_r"].task.id)
     assert job is not None
     assert job.request == VideoEdit(
         "make it snow",
         "https://example.com/clip.mp4",
-        callback_url="https://example.com/omni-hook",
+        callback_url="https://hooks.example.invalid/omni",
     )
     assert ip.user_ns["t_r"].path.is_file()
 
@@ -573,7 +579,10 @@ def test_config_shows_settings_with_the_key_masked(
 
 
 def test_sandbox_subcommand_and_no_key_means_the_sandbox(
-    ip: InteractiveShell, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ip: InteractiveShell,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    cards: list[TaskCard],
 ) -> None:
     monkeypatch.delenv("OMNI_API_KEY")
     monkeypatch.delenv("OMNI_BASE_URL")
@@ -582,10 +591,14 @@ def test_sandbox_subcommand_and_no_key_means_the_sandbox(
         omni(ip, "sandbox start")
         started = capsys.readouterr().out
         assert "The sandbox runs at http://127.0.0.1:" in started
+        omni(ip, "config")
+        url = started.split("runs at ")[1].split()[0].rstrip(".")
+        assert f"the in-process sandbox ({url})" in capsys.readouterr().out
         omni(ip, "a sandcastle --duration 3 --wait -o t_r")
         job = find_job(ip.user_ns["t_r"].task.id)
         assert job is not None and job.connection.sandbox
         assert job.connection.base_url in started
+        assert cards[-1].job is job and "omni-sandbox-badge" in card_html(cards[-1])
         omni(ip, "config")
         config = capsys.readouterr().out
         assert f"the in-process sandbox ({job.connection.base_url})" in config
