@@ -68,7 +68,11 @@ def test_create_response_has_the_vendor_shape(client: httpx.Client, model: str) 
     assert ID.match(body["id"]), body["id"]
     assert before <= body["created"] <= time.time() + 1
     assert abs(int(body["id"].split("-")[2]) - body["created"]) <= 1
-    assert (body["model"], body["object"], body["type"]) == (model, "video.generation.task", "video")
+    assert (body["model"], body["object"], body["type"]) == (
+        model,
+        "video.generation.task",
+        "video",
+    )
     assert (body["status"], body["progress"]) == ("pending", 0)
     assert body["task_info"]["can_cancel"] is False
     assert isinstance(body["task_info"]["estimated_time"], int)
@@ -117,7 +121,7 @@ def test_task_goes_pending_processing_completed_with_rising_progress() -> None:
     assert statuses == sorted(statuses, key=["pending", "processing", "completed"].index)
     processing = [progress for status, progress in seen if status == "processing"]
     assert len(set(processing)) >= 3
-    assert processing == sorted(processing) and 0 < processing[0] and processing[-1] < 100
+    assert processing == sorted(processing) and processing[0] > 0 and processing[-1] < 100
     assert seen[-1] == ("completed", 100)
     estimate = created["task_info"]["estimated_time"] / 100
     assert 0.7 * estimate <= elapsed <= 1.3 * estimate + 0.3
@@ -207,12 +211,24 @@ INVALID = [
         "image_urls",
         "got 2",
     ),
-    ({"model": REF, "prompt": "x", "image_urls": ["https://a.example/1.png"] * 7}, "image_urls", "1..6"),
+    (
+        {"model": REF, "prompt": "x", "image_urls": ["https://a.example/1.png"] * 7},
+        "image_urls",
+        "1..6",
+    ),
     ({"model": REF, "prompt": "x", "image_urls": "https://a.example/1.png"}, "image_urls", "array"),
     ({"model": REF, "prompt": "x", "image_urls": [3]}, "image_urls", "image_urls[0]"),
-    ({"model": I2V, "prompt": "x", "image_urls": ["ftp://a.example/1.png"]}, "image_urls", "http(s)"),
+    (
+        {"model": I2V, "prompt": "x", "image_urls": ["ftp://a.example/1.png"]},
+        "image_urls",
+        "http(s)",
+    ),
     ({"model": I2V, "prompt": "x", "image_urls": ["not an image!"]}, "image_urls", "base64"),
-    ({"model": I2V, "prompt": "x", "image_urls": [_b64(GIF)]}, "image_urls", "unsupported file type"),
+    (
+        {"model": I2V, "prompt": "x", "image_urls": [_b64(GIF)]},
+        "image_urls",
+        "unsupported file type",
+    ),
     ({"model": I2V, "prompt": "x", "image_urls": [_b64(HEIC)]}, "image_urls", "heic"),
     (
         {"model": I2V, "prompt": "x", "image_urls": ["data:image/avif;base64,AAAA"]},
@@ -225,31 +241,56 @@ INVALID = [
         "between 240 and 7680",
     ),
     (
-        {"model": REF, "prompt": "x", "image_urls": [data_url(png(300, 300)), _b64(png(8000, 240))]},
+        {
+            "model": REF,
+            "prompt": "x",
+            "image_urls": [data_url(png(300, 300)), _b64(png(8000, 240))],
+        },
         "image_urls",
         "image_urls[1]",
     ),
     (
-        {"model": I2V, "prompt": "x", "image_urls": [_b64(b"\x89PNG\r\n\x1a\n" + bytes(10_500_000))]},
+        {
+            "model": I2V,
+            "prompt": "x",
+            "image_urls": [_b64(b"\x89PNG\r\n\x1a\n" + bytes(10_500_000))],
+        },
         "image_urls",
         "exceeds 10MB",
     ),
     ({"model": EDIT, "prompt": "x"}, "video_urls", "required"),
     ({"model": EDIT, "prompt": "x", "video_urls": []}, "video_urls", "exactly 1"),
-    ({"model": EDIT, "prompt": "x", "video_urls": ["data:video/mp4;base64,AAAA"]}, "video_urls", "http"),
+    (
+        {"model": EDIT, "prompt": "x", "video_urls": ["data:video/mp4;base64,AAAA"]},
+        "video_urls",
+        "http",
+    ),
     (
         {"model": EDIT, "prompt": "x", "video_urls": ["https://a.example/v.mp4"], "duration": 5},
         "duration",
         "not supported",
     ),
     (
-        {"model": EDIT, "prompt": "x", "video_urls": ["https://a.example/v.mp4"], "aspect_ratio": "16:9"},
+        {
+            "model": EDIT,
+            "prompt": "x",
+            "video_urls": ["https://a.example/v.mp4"],
+            "aspect_ratio": "16:9",
+        },
         "aspect_ratio",
         "not supported",
     ),
-    ({"model": T2V, "prompt": "x", "callback_url": "http://hooks.example.com/x"}, "callback_url", "https"),
+    (
+        {"model": T2V, "prompt": "x", "callback_url": "http://hooks.example.com/x"},
+        "callback_url",
+        "https",
+    ),
     ({"model": T2V, "prompt": "x", "callback_url": 7}, "callback_url", "string"),
-    ({"model": T2V, "prompt": "x", "callback_url": "hooks.example.com"}, "callback_url", "https URL"),
+    (
+        {"model": T2V, "prompt": "x", "callback_url": "hooks.example.com"},
+        "callback_url",
+        "https URL",
+    ),
     (
         {"model": T2V, "prompt": "x", "callback_url": "https://example.com/" + "a" * 2040},
         "callback_url",
@@ -289,7 +330,9 @@ def test_callbacks_to_internal_addresses_are_refused(client: httpx.Client, host:
 
 
 def test_invalid_json_is_a_400(client: httpx.Client) -> None:
-    response = client.post(CREATE, content=b"{not json", headers={"content-type": "application/json"})
+    response = client.post(
+        CREATE, content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_request"
 
@@ -318,7 +361,9 @@ def test_valid_requests_are_accepted(client: httpx.Client, body: dict[str, Any])
     assert wait_terminal(client, response.json()["id"])["status"] == "completed"
 
 
-@pytest.mark.parametrize("header", [None, "", "Bearer", "Basic abc", "sk-sandbox-demo", "Token sk-x"])
+@pytest.mark.parametrize(
+    "header", [None, "", "Bearer", "Basic abc", "sk-sandbox-demo", "Token sk-x"]
+)
 def test_missing_or_malformed_key_is_401(sb: Sandbox, header: str | None) -> None:
     headers = {} if header is None else {"Authorization": header}
     with api(sb, key=None) as client:

@@ -257,7 +257,10 @@ def test_faults_given_at_construction() -> None:
 @pytest.mark.parametrize(
     ("spec", "expected"),
     [
-        ("rate_limit:on=create,count=2,retry_after=1", Fault("rate_limit", "create", 2, retry_after=1)),
+        (
+            "rate_limit:on=create,count=2,retry_after=1",
+            Fault("rate_limit", "create", 2, retry_after=1),
+        ),
         ("server_error:every=5", Fault("server_error", every=5)),
         ("latency:seconds=0.5,on=query", Fault("latency", "query", seconds=0.5)),
         ("drop:after=true,rate=0.25", Fault("drop", rate=0.25, after=True)),

@@ -9,6 +9,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -187,7 +188,7 @@ def probe(data: bytes) -> Probe:
     import av
     import numpy as np
 
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), "r") as container:
         video = container.streams.video[0]
         audio_streams = container.streams.audio
         duration = float(container.duration or 0) / av.time_base
@@ -195,7 +196,7 @@ def probe(data: bytes) -> Probe:
     audio_codec = None
     samples = np.zeros(0)
     if audio_streams:
-        with av.open(io.BytesIO(data)) as container:
+        with av.open(io.BytesIO(data), "r") as container:
             audio_codec = container.streams.audio[0].codec_context.name
             chunks = [frame.to_ndarray() for frame in container.decode(audio=0)]
             samples = np.concatenate([c.mean(axis=0) for c in chunks])
@@ -242,8 +243,9 @@ class Receiver:
             time.sleep(0.02)
 
 
+@contextmanager
 def receiver(statuses: list[int] | None = None) -> Iterator[Receiver]:
-    """Run a Receiver for the duration of a `with`-less generator (use from a fixture)."""
+    """Run a Receiver inside a `with` block; it answers `statuses` in turn, then 200."""
     state = Receiver(statuses=list(statuses or []))
 
     class Handler(BaseHTTPRequestHandler):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -34,16 +35,16 @@ def sb() -> Iterator[Sandbox]:
         yield sandbox
 
 
-def _generate(sb: Sandbox, body: dict[str, object]) -> tuple[dict[str, object], bytes]:
+def _generate(sb: Sandbox, body: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
     """Create, poll to completion and download; return the final task body and the file."""
     with api(sb) as client, raw(sb) as files:
         created = client.post("/v1/videos/generations", json=body)
         assert created.status_code == 200, created.text
         done = wait_terminal(client, created.json()["id"])
         assert done["status"] == "completed", done
-        (url,) = done["results"]  # type: ignore[misc]
-        assert str(url).startswith(sb.base_url + "/files/")
-        download = files.get(str(url))
+        (url,) = done["results"]
+        assert url.startswith(sb.base_url + "/files/")
+        download = files.get(url)
     assert download.status_code == 200
     assert download.headers["content-type"] == "video/mp4"
     assert int(download.headers["content-length"]) == len(download.content)
@@ -110,8 +111,8 @@ def test_image_modes_show_the_input_image(sb: Sandbox) -> None:
 def test_same_task_is_rendered_once_and_served_consistently(sb: Sandbox) -> None:
     done, data = _generate(sb, body_for(T2V, duration=3))
     with raw(sb) as files:
-        again = files.get(str(done["results"][0]))  # type: ignore[index]
-        head = files.head(str(done["results"][0]))  # type: ignore[index]
+        again = files.get(done["results"][0])
+        head = files.head(done["results"][0])
     assert again.content == data
     assert head.status_code == 200
     assert int(head.headers["content-length"]) == len(data)
