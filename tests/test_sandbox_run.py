@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from _kernel import Kernel
 from test_sandbox_support import CREATE, T2V, api, body_for, wait_terminal
 
 from omni_widgets.sandbox import DEMO_KEY, Sandbox
@@ -163,3 +164,25 @@ def test_cli_rejects_a_bad_fault() -> None:
     )
     assert out.returncode == 2
     assert "count must be a positive integer" in out.stderr
+
+
+KERNEL_CELL = """
+import sys, asyncio, httpx
+sys.path.insert(0, {root!r})
+from omni_widgets.sandbox import Sandbox
+_loop_running = asyncio.get_running_loop().is_running()
+sb = Sandbox(speed=float("inf")).start()
+_h = {{"Authorization": f"Bearer {{sb.api_key}}"}}
+_body = {{"model": "gemini-omni-flash-text-to-video", "prompt": "kernel", "duration": 3}}
+_id = httpx.post(sb.base_url + "/v1/videos/generations", json=_body, headers=_h, trust_env=False)
+_status = httpx.get(sb.base_url + "/v1/tasks/" + _id.json()["id"], headers=_h, trust_env=False)
+sb.stop()
+"""
+
+
+@pytest.mark.kernel
+def test_sandbox_runs_inside_a_jupyter_kernel_cell(kernel: Kernel) -> None:
+    kernel.execute(KERNEL_CELL.format(root=str(ROOT)), timeout=60)
+    assert kernel.value("_loop_running") is True
+    assert kernel.value("_status.json()['status']") == "completed"
+    assert kernel.value("sb.running") is False

@@ -4,7 +4,20 @@
     with Sandbox(speed=float("inf")) as sb:
         ...  # point a client at sb.base_url with sb.api_key
 
-Run it standalone with `python -m omni_widgets.sandbox --help`.
+It serves the vendor's `POST /v1/videos/generations` and `GET /v1/tasks/{task_id}` for all four
+models, validating requests from the vendor's documents, and result videos at `/files/<id>.mp4`
+(valid for `ttl` after completion, then 403 with an S3-style "Request has expired" XML body).
+
+- Keys: any non-empty bearer key works; `sk-sandbox-401`, `-402`, `-403` always get that error.
+- Business failures: put `[[fail:<code>]]` in the prompt (any code from the vendor's list, e.g.
+  `[[fail:content_policy_violation]]`); the task goes pending, processing, then failed.
+- Faults: `sb.faults.rate_limit(on="create", count=2, retry_after=1)`, `.server_error(...)`,
+  `.drop(...)`, `.malformed(...)`, `.latency(seconds, ...)`, `.clear()`; or over HTTP with
+  `GET/POST/DELETE /_sandbox/faults` (see `Fault` for the options).
+- Counting: `sb.requests`, `sb.created_task_ids`, `sb.callback_attempts`, `sb.reset_log()`; via
+  HTTP `GET/DELETE /_sandbox/log`. `GET/POST /_sandbox/config` reads or sets speed and ttl.
+
+Run it standalone with `python -m omni_widgets.sandbox --help` (or `omni-sandbox`).
 """
 
 from ._auth import DEMO_KEY, SPECIAL_KEYS

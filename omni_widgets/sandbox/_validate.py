@@ -175,11 +175,7 @@ def _image(value: str, where: str) -> InlineImage | None:
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", value):
         if _is_http_url(value):
             return None
-        raise RequestError(
-            f"{where} must be an http(s) URL, a data:image/...;base64 URL or base64 image data, "
-            f"got {_show(value)}",
-            "image_urls",
-        )
+        raise _not_an_image(where, value)
     if value.startswith("data:"):
         match = _DATA_URL.match(value)
         if match is None or ";base64" not in match["params"].lower():
@@ -188,35 +184,22 @@ def _image(value: str, where: str) -> InlineImage | None:
             )
         mime = match["mime"].lower()
         if mime and mime not in _SUPPORTED_MIME:
-            raise RequestError(
-                f"{where} has an unsupported file type ({mime}); use png, jpeg or webp",
-                "image_urls",
-            )
+            raise _unsupported(where, mime)
         payload = match["data"]
     else:
         payload = value
     data = _b64decode(payload)
     if data is None:
-        raise RequestError(
-            f"{where} must be an http(s) URL, a data:image/...;base64 URL or base64 image data, "
-            f"got {_show(value)}",
-            "image_urls",
-        )
+        raise _not_an_image(where, value)
     if len(data) > MAX_IMAGE_BYTES:
         raise RequestError(
             f"{where} file size exceeds 10MB ({len(data) / 1048576:.1f} MB)", "image_urls"
         )
     fmt = _sniff(data)
     if fmt == "unknown":
-        raise RequestError(
-            f"{where} must be an http(s) URL, a data:image/...;base64 URL or base64 image data "
-            f"(png, jpeg or webp), got {_show(value)}",
-            "image_urls",
-        )
+        raise _not_an_image(where, value)
     if fmt not in ("png", "jpeg", "webp"):
-        raise RequestError(
-            f"{where} has an unsupported file type ({fmt}); use png, jpeg or webp", "image_urls"
-        )
+        raise _unsupported(where, fmt)
     size = _image_size(data)
     if size is not None and not all(MIN_IMAGE_SIDE <= side <= MAX_IMAGE_SIDE for side in size):
         raise RequestError(
@@ -225,6 +208,20 @@ def _image(value: str, where: str) -> InlineImage | None:
             "image_urls",
         )
     return InlineImage(data=data, format=fmt, size=size)
+
+
+def _not_an_image(where: str, value: str) -> RequestError:
+    return RequestError(
+        f"{where} must be an http(s) URL, a data:image/...;base64 URL or base64 image data "
+        f"(png, jpeg or webp), got {_show(value)}",
+        "image_urls",
+    )
+
+
+def _unsupported(where: str, kind: str) -> RequestError:
+    return RequestError(
+        f"{where} has an unsupported file type ({kind}); use png, jpeg or webp", "image_urls"
+    )
 
 
 def _b64decode(text: str) -> bytes | None:
