@@ -102,7 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"omni-widgets sandbox serving at {sandbox.base_url}", flush=True)
     print(f"API key: {sandbox.api_key}", flush=True)
     print(
-        f'  OmniClient(api_key="{sandbox.api_key}", base_url="{sandbox.base_url}")\n'
+        f"  in Python:  OmniClient(api_key={sandbox.api_key!r}, base_url={sandbox.base_url!r})\n"
+        f"  in a shell: export OMNI_BASE_URL={sandbox.base_url} OMNI_API_KEY={sandbox.api_key}\n"
         "Press Ctrl-C to stop.",
         flush=True,
     )
