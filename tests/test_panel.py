@@ -23,7 +23,6 @@ from omni_widgets._card import TaskCard
 from omni_widgets._connection import Connection
 from omni_widgets._jobs import Job
 from omni_widgets.sandbox import Sandbox
-from omni_widgets.sandbox import _tasks as sandbox_tasks
 
 I2V = "gemini-omni-flash-image-to-video"
 REF = "gemini-omni-flash-reference-to-video"
@@ -32,13 +31,8 @@ EDIT = "gemini-omni-flash-video-edit"
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
-    # The sandbox reports vendor-time estimates (64..120 s) and the client's first poll waits
-    # half of that; a small estimate keeps each task near one second.
-    patch = pytest.MonkeyPatch()
-    patch.setattr(sandbox_tasks, "estimated_seconds", lambda model, duration: 2)
     with Sandbox(speed=float("inf"), seed=7) as sb:
         yield sb
-    patch.undo()
 
 
 @pytest.fixture

@@ -9,10 +9,9 @@ from _kernel import Kernel
 pytestmark = pytest.mark.kernel
 
 SETUP = """
-import omni_widgets.sandbox._tasks as _sandbox_tasks
-# The sandbox reports vendor-time estimates and the client's first poll waits half of one:
-# 10 s keeps the task in flight ~5 s, long enough to run another cell meanwhile, yet quick.
-_sandbox_tasks.estimated_seconds = lambda model, duration: 10
+from omni_widgets._connection import shared_sandbox
+# A slower sandbox keeps the 5 s clip in flight ~8 s: long enough to run another cell meanwhile.
+shared_sandbox().speed = 10
 
 import omni_widgets as omni
 p = omni.Panel(output_dir=OUT)

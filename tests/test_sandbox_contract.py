@@ -76,7 +76,7 @@ def test_create_response_has_the_vendor_shape(client: httpx.Client, model: str) 
     assert (body["status"], body["progress"]) == ("pending", 0)
     assert body["task_info"]["can_cancel"] is False
     assert isinstance(body["task_info"]["estimated_time"], int)
-    assert 60 <= body["task_info"]["estimated_time"] <= 150
+    assert body["task_info"]["estimated_time"] == 0  # speed=inf: done by the first query
     assert body["usage"]["billing_rule"] == "per_token"
     assert body["usage"]["user_group"] == "default"
 
@@ -97,6 +97,12 @@ def test_credits_follow_the_token_price(
 ) -> None:
     usage = client.post(CREATE, json=body).json()["usage"]
     assert usage["credits_reserved"] == round(seconds * 5792 * 0.001, 2)
+
+
+def test_estimate_is_in_real_seconds_at_the_sandbox_speed() -> None:
+    with Sandbox(speed=40, seed=3) as sandbox, api(sandbox) as client:
+        body = client.post(CREATE, json=body_for(T2V, duration=10)).json()
+    assert body["task_info"]["estimated_time"] == 3  # 120 vendor seconds at 40x
 
 
 def test_ids_are_unique(client: httpx.Client, sb: Sandbox) -> None:
@@ -123,7 +129,8 @@ def test_task_goes_pending_processing_completed_with_rising_progress() -> None:
     assert len(set(processing)) >= 3
     assert processing == sorted(processing) and processing[0] > 0 and processing[-1] < 100
     assert seen[-1] == ("completed", 100)
-    estimate = created["task_info"]["estimated_time"] / 100
+    assert created["task_info"]["estimated_time"] == 1  # 64 vendor seconds / 100, rounded up
+    estimate = 64 / 100
     assert 0.7 * estimate <= elapsed <= 1.3 * estimate + 0.3
 
 

@@ -1,9 +1,10 @@
 """Tasks and their life: pending, then processing with rising progress, then completed or failed.
 
 State is computed from the time elapsed since creation whenever someone asks, so no thread drives
-it. Times are planned in "vendor seconds" (what the real service would take, reported as
-`estimated_time`) and played back `speed` times faster; `speed=inf` makes every task finish by its
-first query.
+it. Times are planned in "vendor seconds" (what the real service would take) and played back
+`speed` times faster; `speed=inf` makes every task finish by its first query. The reported
+`estimated_time` is in real seconds (the vendor estimate divided by `speed`), because clients plan
+their polling on it: a client that trusts it behaves against the sandbox as against the service.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class Task:
     request: CreateRequest
     video: VideoSpec
     base_url: str
-    estimated_time: int
+    estimated_time: int  # real seconds, as reported
     queue_for: float  # real seconds spent pending
     complete_after: float  # real seconds a full run takes
     finish_after: float  # real seconds until the terminal state (earlier when scripted to fail)
@@ -147,6 +148,7 @@ class TaskStore:
             fail_share = self._rng.uniform(0.3, 0.8)
             task_id = self._new_id()
             real_total = 0.0 if math.isinf(speed) else vendor_total / speed
+            reported = 0 if math.isinf(speed) else math.ceil(estimate / speed)
             task = Task(
                 id=task_id,
                 model=request.model,
@@ -156,7 +158,7 @@ class TaskStore:
                 request=request,
                 video=video,
                 base_url=base_url,
-                estimated_time=estimate,
+                estimated_time=reported,
                 queue_for=real_total * queue_share,
                 complete_after=real_total,
                 finish_after=real_total * (fail_share if fail_code else 1.0),
