@@ -183,7 +183,7 @@ class Job:
         except TaskFailedError as exc:
             self._finish("failed", exc)
         except KeyboardInterrupt:
-            if self.task is not None and _loop_running():
+            if self.task is not None and loop_running():
                 self.notice = "stopped waiting; the task goes on and this card keeps watching"
                 self.start()
             elif self.task is not None:  # no event loop (plain IPython): nothing can watch
@@ -245,7 +245,7 @@ class Job:
         return f"<Job {self.task_id or '(not created)'} {self.mode} {self.phase}>"
 
 
-def _loop_running() -> bool:
+def loop_running() -> bool:
     try:
         asyncio.get_running_loop()
     except RuntimeError:

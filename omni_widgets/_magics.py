@@ -11,7 +11,6 @@ plain, interruptible loop instead.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import hashlib
 import sys
 from collections import ChainMap
@@ -39,7 +38,7 @@ from ._connection import (
     stop_shared_sandbox,
 )
 from ._errors import OmniError, ValidationError
-from ._jobs import Job, find_job, session_jobs
+from ._jobs import Job, find_job, loop_running, session_jobs
 from ._magic_report import config_report, job_status, jobs_table, task_status
 from ._magic_request import (
     ASPECT_VALUES,
@@ -355,7 +354,7 @@ class OmniMagics(Magics):
             return
         if name:
             self._user_ns[name] = job.task
-        if not _loop_running():
+        if not loop_running():
             print(
                 f"Task {job.task_id} exists, but nothing can watch it here: this shell has no "
                 f"running event loop (not a Jupyter kernel?). Wait for it with: "
@@ -528,14 +527,6 @@ def _variable_name(name: str | None) -> str | None:
     if name is not None and not name.isidentifier():
         raise UsageError(f"-o {name!r}: a Python variable name (letters, digits, _) is needed")
     return name
-
-
-def _loop_running() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
 
 
 def _one_line(call: Callable[..., T], *args: Any) -> T:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from _vendor import validator
 from test_sandbox_support import (
     CREATE,
     INF,
@@ -17,7 +18,6 @@ from test_sandbox_support import (
     api,
     body_for,
     receiver,
-    validator,
 )
 
 from omni_widgets.sandbox import CallbackAttempt, Sandbox

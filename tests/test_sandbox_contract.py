@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
+from _vendor import validator
 from test_sandbox_support import (
     CREATE,
     EDIT,
@@ -26,7 +27,6 @@ from test_sandbox_support import (
     data_url,
     image,
     png,
-    validator,
     vendor_example,
     wait_terminal,
 )

@@ -11,18 +11,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-from jsonschema import Draft202012Validator
+from _vendor import document, validator
 
 from omni_widgets.sandbox import Sandbox
 
-VENDOR_DIR = Path(__file__).parents[1].parent / "shared" / "api" / "evolink"
 T2V = "gemini-omni-flash-text-to-video"
 I2V = "gemini-omni-flash-image-to-video"
 REF = "gemini-omni-flash-reference-to-video"
@@ -31,28 +27,6 @@ MODELS = (T2V, I2V, REF, EDIT)
 CREATE = "/v1/videos/generations"
 TASK_DOC = "get-task-detail"
 INF = float("inf")
-
-
-def vendor_dir() -> Path:
-    """The vendor documents, or a visible skip when this checkout has no ../shared beside it."""
-    if not VENDOR_DIR.is_dir():
-        pytest.skip(f"vendor OpenAPI documents not found at {VENDOR_DIR}")
-    return VENDOR_DIR
-
-
-@cache
-def document(name: str) -> dict[str, Any]:
-    """One vendor OpenAPI document, parsed."""
-    data: dict[str, Any] = json.loads((vendor_dir() / f"{name}.json").read_text())
-    return data
-
-
-def validator(doc: str, schema: str) -> Draft202012Validator:
-    """A validator for one component schema with the document's own `$ref`s resolvable."""
-    components = document(doc)["components"]
-    return Draft202012Validator(
-        {"$ref": f"#/components/schemas/{schema}", **{"components": components}}
-    )
 
 
 def vendor_example(doc: str, status: int) -> dict[str, Any]:
