@@ -214,4 +214,5 @@ def _connection_error(
             "created and billed, so it was not sent again; check your dashboard, or wait a "
             "minute, before resubmitting"
         )
-    return OmniConnectionError(f"{what}{about} failed: {type(exc).__name__}: {exc}")
+    settled = "; nothing reached the service, so no task was created" if create else ""
+    return OmniConnectionError(f"{what}{about} failed: {type(exc).__name__}: {exc}{settled}")

@@ -195,6 +195,14 @@ def test_connection_refused_before_sending_is_retried() -> None:
     assert script.count("POST") == 3
 
 
+def test_refused_create_says_no_task_was_created() -> None:
+    script = Script(posts=[httpx.ConnectError("refused")])
+    with pytest.raises(OmniConnectionError, match="no task was created") as exc:
+        client(script, max_retries=2).submit(REQUEST)
+    assert not isinstance(exc.value, OutcomeUnknownError)
+    assert script.count("POST") == 3
+
+
 def test_create_5xx_is_retried_at_most_twice() -> None:
     script = Script(posts=[error(500), error(502), error(503), created()])
     with pytest.raises(ServerError) as exc:
