@@ -61,6 +61,13 @@ LAB_SETTINGS: dict[str, dict[str, Any]] = {
     # Never write test runs' outputs back into notebooks behind the test's back.
     "@jupyterlab/docmanager-extension:plugin": {"autosave": False},
 }
+#: Front ends ``LabServer.start(app=...)`` can run: module to run, its config class, and the URL
+#: prefix under which it opens a notebook. Notebook 7 is built on Lab (same plugins, settings
+#: and ``window.jupyterapp`` command ids), so ``LabPage`` drives both.
+APPS: dict[str, tuple[str, str, str]] = {
+    "lab": ("jupyterlab", "LabApp", "/lab/tree/"),
+    "notebook": ("notebook", "JupyterNotebookApp", "/notebooks/"),
+}
 
 
 def artifacts_dir() -> Path:
@@ -122,12 +129,14 @@ class LabServer:
         root_dir: Path,
         state_dir: Path,
         env: dict[str, str],
+        app: str = "lab",
     ) -> None:
         self.process = process
         self.port = port
         self.root_dir = root_dir
         self.state_dir = state_dir
         self.env = env
+        self.app = app
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = state_dir / "server.log"
 
@@ -140,12 +149,15 @@ class LabServer:
         env: Mapping[str, str | None] | None = None,
         timeout: float = 60.0,
         extra_args: Sequence[str] = (),
+        app: str = "lab",
     ) -> LabServer:
         """Start Lab serving ``root_dir`` and wait until it answers.
 
         ``state_dir`` receives settings, workspaces, runtime files, IPython dir and the log.
         ``env`` overrides ``sanitized_env()`` (``None`` unsets a variable).
+        ``app="notebook"`` runs Notebook 7 instead of Lab, with the same isolation.
         """
+        module, app_class, _prefix = APPS[app]
         state_dir.mkdir(parents=True, exist_ok=True)
         settings_dir = state_dir / "settings"
         for plugin, values in LAB_SETTINGS.items():
@@ -162,7 +174,7 @@ class LabServer:
             cmd = [
                 sys.executable,
                 "-m",
-                "jupyterlab",
+                module,
                 "--no-browser",
                 "--allow-root",
                 "--IdentityProvider.token=",
@@ -172,9 +184,9 @@ class LabServer:
                 "--ServerApp.port_retries=0",
                 "--ServerApp.disable_check_xsrf=True",
                 f"--ServerApp.root_dir={root_dir}",
-                "--LabApp.expose_app_in_browser=True",
-                f"--LabApp.user_settings_dir={settings_dir}",
-                f"--LabApp.workspaces_dir={state_dir / 'workspaces'}",
+                f"--{app_class}.expose_app_in_browser=True",
+                f"--{app_class}.user_settings_dir={settings_dir}",
+                f"--{app_class}.workspaces_dir={state_dir / 'workspaces'}",
                 *extra_args,
             ]
             log = (state_dir / "server.log").open("ab")
@@ -188,7 +200,7 @@ class LabServer:
                 start_new_session=True,
             )
             log.close()
-            server = cls(process, port, root_dir, state_dir, full_env)
+            server = cls(process, port, root_dir, state_dir, full_env, app)
             atexit.register(server.stop)
             try:
                 server._wait_ready(timeout)
@@ -235,8 +247,8 @@ class LabServer:
         return "\n".join(text.splitlines()[-lines:])
 
     def notebook_url(self, path: str) -> str:
-        """URL that opens ``path`` (relative to ``root_dir``) in Lab."""
-        return f"{self.url}/lab/tree/{quote(path)}"
+        """URL that opens ``path`` (relative to ``root_dir``) in Lab (or Notebook 7's page)."""
+        return f"{self.url}{APPS[self.app][2]}{quote(path)}"
 
     def copy_in(self, source: Path, dest: str | None = None) -> str:
         """Copy a file or folder into ``root_dir`` (so Lab never touches the original).
@@ -449,6 +461,22 @@ class LabPage:
             muted,
         )
         return result
+
+    def watch_playback(
+        self, selector: str = "video", *, seconds: float = 0.8
+    ) -> tuple[str | None, VideoState, VideoState]:
+        """Press play (muted) if the video is paused, then read its state ``seconds`` apart.
+
+        Returns ``(play() rejection or None, before, after)``; the test decides what counts as
+        playing (e.g. ``(after.current_time - before.current_time) % after.duration`` for a
+        looping video).
+        """
+        refused = (
+            self.play_video(selector, muted=True) if self.video_state(selector).paused else None
+        )
+        before = self.video_state(selector)
+        self.page.wait_for_timeout(seconds * 1000)
+        return refused, before, self.video_state(selector)
 
     def screenshot(
         self, name: str, *, scroll_to: str | None = None, full_page: bool = True
