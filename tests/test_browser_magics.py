@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from _lab import REPO_ROOT, LabPage, LabServer, write_notebook
+from _omni_ui import assert_video_plays, failure_report, wait_until_completed
 from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.browser
@@ -28,17 +29,18 @@ CELLS = [
 ]
 LIVE_WORDS = ("Submitting…", "Queued", "Generating", "Downloading video…")
 COMPLETED_TIMEOUT_S = 120
-VIDEO = ".omni-card video.omni-video"
 
 # Runs in the page before "run all": records, at the first moment the 4th cell shows an output,
 # that output's text and what the card's status then said (null if the card was not drawn yet).
 _JS_RECORD_FIRST_OUTPUT = """() => {
   window.__omniFirstOutput = null;
   const timer = setInterval(() => {
-    const cells = document.querySelectorAll('.jp-Notebook .jp-CodeCell');
+    // The open tab only: Lab may also restore other notebooks of this server's earlier tests.
+    const root = window.jupyterapp.shell.currentWidget.node;
+    const cells = root.querySelectorAll('.jp-CodeCell');
     const out = cells.length > 3 && cells[3].querySelector('.jp-OutputArea-output');
     if (!out || !out.innerText.trim()) return;
-    const status = document.querySelector('.omni-card .omni-status');
+    const status = root.querySelector('.omni-card .omni-status');
     window.__omniFirstOutput = {
       text: out.innerText.trim(), status: status ? status.innerText.trim() : null };
     clearInterval(timer);
@@ -53,13 +55,11 @@ def test_omni_magic_card_plays_and_kernel_stays_free(
     server = lab_servers(env={"PYTHONPATH": str(REPO_ROOT)})
     write_notebook(server.root_dir / "magics.ipynb", CELLS)
     t0 = time.monotonic()
-    with LabPage.new(chromium, server, width=1280, height=1000) as lab:
-        try:
-            _run(lab)
-        except BaseException:
-            lab.screenshot("magics-failure", scroll_to=".omni-card")
-            print("browser console errors:\n" + "\n".join(lab.console_errors))
-            raise
+    with (
+        LabPage.new(chromium, server, width=1280, height=1000) as lab,
+        failure_report(lab, "magics", scroll_to=".omni-card"),
+    ):
+        _run(lab)
     print(f"magics: ran, completed and played in {time.monotonic() - t0:.1f} s")
 
 
@@ -83,25 +83,10 @@ def _run(lab: LabPage) -> None:
     # What a person sees on the card: SANDBOX, the prompt, then Completed.
     assert card.locator(".omni-sandbox-badge").inner_text().strip() == "SANDBOX"
     assert "a cat on a skateboard" in card.locator(".omni-prompt").inner_text()
-    page.wait_for_function(
-        "(el) => /Completed|Failed|Stopped/.test(el.innerText)",
-        arg=status.element_handle(),
-        timeout=COMPLETED_TIMEOUT_S * 1000,
-        polling=250,
-    )
-    assert status.inner_text().strip() == "Completed", card.inner_text()
-    assert card.locator(".omni-task-id").inner_text().startswith("task-unified-")
+    wait_until_completed(lab, card, COMPLETED_TIMEOUT_S)
 
     # Its video really plays: a decoded frame, 3 s long, time moving after a muted play().
-    state = lab.wait_for_video_ready(VIDEO)
-    assert state.error is None, state
-    assert state.ready_state >= 2 and state.duration == pytest.approx(3.0, abs=0.3), state
-    assert state.video_width > 0 and state.video_height > 0, state
-    refused, before, after = lab.watch_playback(VIDEO)
-    assert refused is None, refused
-    advanced = (after.current_time - before.current_time) % after.duration  # it loops
-    assert not after.paused and advanced > 0.2, (before, after)
-    assert after.decoded_video_bytes > 0, after
+    assert_video_plays(lab, 3.0)
 
     page.mouse.move(0, 0)
     shot = lab.screenshot("magics", scroll_to=".omni-card")

@@ -9,15 +9,21 @@ from collections.abc import Iterator
 
 import pytest
 from _lab import REPO_ROOT, LabPage, LabServer
+from _omni_ui import (
+    QUICKSTART_NAME,
+    assert_video_plays,
+    failure_report,
+    generate_from_panel,
+    wait_until_completed,
+)
 from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.browser
 
-QUICKSTART = REPO_ROOT / "notebooks" / "01_quickstart.ipynb"
+QUICKSTART = REPO_ROOT / "notebooks" / QUICKSTART_NAME
 PROMPT = "A lighthouse at dusk, waves crashing, gulls calling"
 PANEL_DURATION_S = 5.0  # the panel's default duration
 COMPLETED_TIMEOUT_S = 180
-VIDEO = ".omni-card video.omni-video"
 
 
 @pytest.fixture(scope="module")
@@ -37,15 +43,13 @@ def notebook7(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
 
 
 def test_quickstart_panel_plays_in_notebook7(chromium: Browser, notebook7: LabServer) -> None:
-    notebook = notebook7.copy_in(QUICKSTART, "01_quickstart.ipynb")
+    notebook = notebook7.copy_in(QUICKSTART, QUICKSTART_NAME)
     t0 = time.monotonic()
-    with LabPage.new(chromium, notebook7, width=1280, height=1500) as nb:
-        try:
-            _run(nb, notebook)
-        except BaseException:
-            nb.screenshot("notebook7-failure")
-            print("browser console errors:\n" + "\n".join(nb.console_errors))
-            raise
+    with (
+        LabPage.new(chromium, notebook7, width=1280, height=1500) as nb,
+        failure_report(nb, "notebook7"),
+    ):
+        _run(nb, notebook)
     print(f"notebook 7: opened, generated and played in {time.monotonic() - t0:.1f} s")
 
 
@@ -59,38 +63,12 @@ def _run(nb: LabPage, notebook: str) -> None:
 
     panel = nb.find(".omni-panel", timeout=60)
     assert "SANDBOX" in nb.find(".omni-panel .omni-sandbox-badge").inner_text()
-    generate = nb.find(".omni-panel button.omni-generate")
-    assert generate.inner_text().strip() == "Generate"
-    assert generate.is_disabled()
 
-    # Type like a person: click into the prompt, type, then click Generate.
-    nb.find(".omni-panel .omni-prompt-input textarea").click()
-    page.keyboard.type(PROMPT, delay=5)
-    page.wait_for_function("(el) => !el.disabled", arg=generate.element_handle(), timeout=15_000)
-    generate.click()
-
-    card = nb.find(".omni-panel .omni-card", timeout=30)
+    card = generate_from_panel(nb, PROMPT)
     assert card.locator(".omni-sandbox-badge").inner_text().strip() == "SANDBOX"
-    status = card.locator(".omni-status")
-    page.wait_for_function(
-        "(el) => /Completed|Failed|Stopped/.test(el.innerText)",
-        arg=status.element_handle(),
-        timeout=COMPLETED_TIMEOUT_S * 1000,
-        polling=250,
-    )
-    assert status.inner_text().strip() == "Completed", card.inner_text()
+    wait_until_completed(nb, card, COMPLETED_TIMEOUT_S)
     assert "lighthouse at dusk" in card.locator(".omni-prompt").inner_text()
-
-    state = nb.wait_for_video_ready(VIDEO)
-    assert state.error is None, state
-    assert state.ready_state >= 2, state
-    assert state.duration == pytest.approx(PANEL_DURATION_S, abs=0.3), state
-    assert state.video_width > 0 and state.video_height > 0, state
-    refused, before, after = nb.watch_playback(VIDEO)
-    assert refused is None, refused
-    advanced = (after.current_time - before.current_time) % after.duration  # it loops
-    assert not after.paused and advanced > 0.2, (before, after)
-    assert after.decoded_video_bytes > 0, after
+    assert_video_plays(nb, PANEL_DURATION_S)
 
     page.mouse.move(0, 0)
     panel.scroll_into_view_if_needed()
