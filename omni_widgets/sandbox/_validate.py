@@ -16,7 +16,7 @@ import json
 import re
 import socket
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 T2V = "gemini-omni-flash-text-to-video"
@@ -146,20 +146,29 @@ def _aspect_ratio(value: object) -> str:
     )
 
 
-def _image_urls(body: dict[str, object], model: str) -> tuple[str, ...]:
-    low, high = _IMAGE_COUNT[model]
+def _media_list(
+    body: dict[str, object], field: str, model: str, count: tuple[int, int], noun: str, held: str
+) -> list[Any]:
+    """The array `field` of the body, present and holding `count` (low, high) entries.
+
+    `noun` names one entry when the field is missing, `held` the entries when there are too many.
+    """
+    low, high = count
     wanted = "exactly 1" if low == high else f"{low}..{high}"
-    if "image_urls" not in body:
-        raise RequestError(f"image_urls is required for {model} ({wanted} image)", "image_urls")
-    value = body["image_urls"]
+    if field not in body:
+        raise RequestError(f"{field} is required for {model} ({wanted} {noun})", field)
+    value = body[field]
     if not isinstance(value, list):
-        raise RequestError(
-            f"image_urls must be an array of strings, got {_show(value)}", "image_urls"
-        )
+        raise RequestError(f"{field} must be an array of strings, got {_show(value)}", field)
     if not low <= len(value) <= high:
         raise RequestError(
-            f"image_urls must hold {wanted} image(s) for {model}, got {len(value)}", "image_urls"
+            f"{field} must hold {wanted} {held} for {model}, got {len(value)}", field
         )
+    return value
+
+
+def _image_urls(body: dict[str, object], model: str) -> tuple[str, ...]:
+    value = _media_list(body, "image_urls", model, _IMAGE_COUNT[model], "image", "image(s)")
     for i, item in enumerate(value):
         if not isinstance(item, str):
             raise RequestError(f"image_urls[{i}] must be a string, got {_show(item)}", "image_urls")
@@ -278,18 +287,7 @@ def _is_http_url(value: str) -> bool:
 
 
 def _video_url(body: dict[str, object]) -> str:
-    if "video_urls" not in body:
-        raise RequestError(f"video_urls is required for {EDIT} (exactly 1 video)", "video_urls")
-    value = body["video_urls"]
-    if not isinstance(value, list):
-        raise RequestError(
-            f"video_urls must be an array of strings, got {_show(value)}", "video_urls"
-        )
-    if len(value) != 1:
-        raise RequestError(
-            f"video_urls must hold exactly 1 video for {EDIT}, got {len(value)}", "video_urls"
-        )
-    url = value[0]
+    url = _media_list(body, "video_urls", EDIT, (1, 1), "video", "video")[0]
     if not isinstance(url, str) or not _is_http_url(url):
         raise RequestError(
             f"video_urls[0] must be an http(s) URL of an mp4 video, got {_show(url)}", "video_urls"
