@@ -6,11 +6,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from _lab import LabPage
+from _lab import REPO_ROOT, LabPage
 from playwright.sync_api import Locator
 
 VIDEO = ".omni-card video.omni-video"
 QUICKSTART_NAME = "01_quickstart.ipynb"
+QUICKSTART = REPO_ROOT / "notebooks" / QUICKSTART_NAME
+PANEL_DURATION_S = 5.0  # the panel's default duration
+# The kernel's own sandbox finishes a clip in seconds; this bound only keeps a broken run from
+# hanging.
+COMPLETED_TIMEOUT_S = 180
 
 
 @contextmanager

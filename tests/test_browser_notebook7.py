@@ -10,6 +10,9 @@ from collections.abc import Iterator
 import pytest
 from _lab import REPO_ROOT, LabPage, LabServer
 from _omni_ui import (
+    COMPLETED_TIMEOUT_S,
+    PANEL_DURATION_S,
+    QUICKSTART,
     QUICKSTART_NAME,
     assert_video_plays,
     failure_report,
@@ -20,10 +23,7 @@ from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.browser
 
-QUICKSTART = REPO_ROOT / "notebooks" / QUICKSTART_NAME
 PROMPT = "A lighthouse at dusk, waves crashing, gulls calling"
-PANEL_DURATION_S = 5.0  # the panel's default duration
-COMPLETED_TIMEOUT_S = 180
 
 
 @pytest.fixture(scope="module")

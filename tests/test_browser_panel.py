@@ -10,6 +10,9 @@ from collections.abc import Callable
 import pytest
 from _lab import REPO_ROOT, LabPage, LabServer, artifacts_dir
 from _omni_ui import (
+    COMPLETED_TIMEOUT_S,
+    PANEL_DURATION_S,
+    QUICKSTART,
     QUICKSTART_NAME,
     assert_video_plays,
     failure_report,
@@ -20,12 +23,7 @@ from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.browser
 
-QUICKSTART = REPO_ROOT / "notebooks" / QUICKSTART_NAME
 PROMPT = "A paper boat sails down a rainy street, close-up, soft rain sounds"
-PANEL_DURATION_S = 5.0  # the panel's default duration
-# The kernel's own sandbox (no key set) at its default speed finishes in seconds; the bound only
-# keeps a broken run from hanging.
-COMPLETED_TIMEOUT_S = 180
 
 
 def test_quickstart_generates_and_plays(
