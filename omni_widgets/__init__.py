@@ -1,12 +1,18 @@
 """omni-widgets: Gemini Omni Flash video generation in Jupyter.
 
-The public API lives here; every other module is private.
+The public API lives here; every other module is private. The notebook layer (panel, magics)
+is imported on first use, so scripts that only need the client do not pay for widgets.
 """
 
-import logging
+from __future__ import annotations
 
-from ._client import AsyncOmniClient, OmniClient
-from ._errors import (
+import importlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+from .core.client import AsyncOmniClient, OmniClient
+from .core.errors import (
     APIError,
     AuthenticationError,
     DownloadError,
@@ -26,15 +32,38 @@ from ._errors import (
     ValidationError,
     WaitTimeoutError,
 )
-from ._magics import load_ipython_extension, unload_ipython_extension
-from ._panel import Panel, panel
-from ._requests import ImageToVideo, ReferenceToVideo, Request, TextToVideo, VideoEdit
-from ._result import Result
-from ._retry import RetryNotice
-from ._task import Task, TaskError
-from ._version import __version__
+from .core.requests import ImageToVideo, ReferenceToVideo, Request, TextToVideo, VideoEdit
+from .core.result import Result
+from .core.retry import RetryNotice
+from .core.task import Task, TaskError
+
+if TYPE_CHECKING:
+    from .magics.magics import load_ipython_extension, unload_ipython_extension
+    from .notebook.panel import Panel, panel
 
 logging.getLogger("omni_widgets").addHandler(logging.NullHandler())
+
+_LAZY = {
+    "Panel": ".notebook.panel",
+    "panel": ".notebook.panel",
+    "load_ipython_extension": ".magics.magics",
+    "unload_ipython_extension": ".magics.magics",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the notebook layer's public names when first asked for."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'omni_widgets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "APIError",

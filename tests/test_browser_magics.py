@@ -22,7 +22,7 @@ pytestmark = pytest.mark.browser
 # %omni cell, while `1 + 1` answers within milliseconds if the kernel is free. A magic that
 # blocked until the video was saved would show Completed before `2` appears.
 CELLS = [
-    "from omni_widgets._connection import shared_sandbox\nshared_sandbox().speed = 10",
+    "from omni_widgets.notebook.connection import shared_sandbox\nshared_sandbox().speed = 10",
     "%load_ext omni_widgets",
     "%omni a cat on a skateboard --duration 3",
     "1 + 1",

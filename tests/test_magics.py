@@ -32,12 +32,12 @@ from omni_widgets import (
     Task,
     TextToVideo,
     VideoEdit,
-    _magics,
 )
-from omni_widgets._card import TaskCard
-from omni_widgets._connection import Connection, stop_shared_sandbox
-from omni_widgets._jobs import Job, find_job, session_jobs
-from omni_widgets._magics import OmniMagics
+from omni_widgets.magics import magics as _magics
+from omni_widgets.magics.magics import OmniMagics
+from omni_widgets.notebook.card import TaskCard
+from omni_widgets.notebook.connection import Connection, stop_shared_sandbox
+from omni_widgets.notebook.jobs import Job, find_job, session_jobs
 from omni_widgets.sandbox import Sandbox
 
 FAST = float("inf")  # every task is complete by its first query
@@ -639,11 +639,8 @@ def test_panel_subcommand_opens_the_panel_once(
         calls.append(shown := real_panel())
         return shown
 
-    monkeypatch.setattr(omni_widgets, "panel", panel)
+    monkeypatch.setattr("omni_widgets.notebook.panel.panel", panel)
     assert omni(ip, "panel") is None  # displayed by panel() itself, not echoed a second time
     assert len(calls) == 1 and isinstance(calls[0], omni_widgets.Panel)
     views = [d.get("application/vnd.jupyter.widget-view+json", {}) for d in published]
     assert [v.get("model_id") for v in views] == [calls[0].model_id]
-    monkeypatch.delattr(omni_widgets, "panel")
-    with pytest.raises(UsageError, match="panel is not available"):
-        omni(ip, "panel")

@@ -26,7 +26,7 @@ SPEED = 10.0  # a 3 s clip is estimated at 64 vendor seconds: 5-8 s here, long e
 # cap the sleeps of the magics' connections so a test takes seconds. Polling logic is unchanged.
 FAST_POLLS = """
 import asyncio, time
-import omni_widgets._magics as _omni_magics
+import omni_widgets.magics.magics as _omni_magics
 _real_connect = _omni_magics.connect
 
 def _fast_connect(*args, **kwargs):
@@ -38,7 +38,7 @@ def _fast_connect(*args, **kwargs):
     return connection
 
 _omni_magics.connect = _fast_connect
-from omni_widgets._jobs import find_job, session_jobs
+from omni_widgets.notebook.jobs import find_job, session_jobs
 """
 
 VIDEO_SHOWN = """

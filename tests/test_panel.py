@@ -19,9 +19,9 @@ from PIL import Image
 
 import omni_widgets
 from omni_widgets import Panel
-from omni_widgets._card import TaskCard
-from omni_widgets._connection import Connection
-from omni_widgets._jobs import Job
+from omni_widgets.notebook.card import TaskCard
+from omni_widgets.notebook.connection import Connection
+from omni_widgets.notebook.jobs import Job
 from omni_widgets.sandbox import Sandbox
 
 I2V = "gemini-omni-flash-image-to-video"
@@ -253,7 +253,7 @@ def test_newest_card_first_and_tasks_run_side_by_side(panel: Panel) -> None:
 
 def test_double_click_makes_one_task(panel: Panel, monkeypatch: pytest.MonkeyPatch) -> None:
     # A long hold makes "the second click came after the service answered" deterministic.
-    monkeypatch.setattr("omni_widgets._panel.SUBMIT_HOLD_S", 30.0)
+    monkeypatch.setattr("omni_widgets.notebook.panel.SUBMIT_HOLD_S", 30.0)
 
     async def double_click() -> list[tuple[bool, str]]:
         panel.prompt.value = "once"
@@ -354,7 +354,7 @@ def test_typed_key_lives_in_kernel_memory_only(
     for name in ("OMNI_API_KEY", "EVOLINK_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OMNI_BASE_URL", sandbox.base_url)
-    monkeypatch.setattr("omni_widgets._panel.connect", lambda: _sandbox_connection(sandbox))
+    monkeypatch.setattr("omni_widgets.notebook.panel.connect", lambda: _sandbox_connection(sandbox))
     panel = Panel()
     assert panel.service.entry.layout.display == "", "no key configured: the panel asks for one"
     assert "SANDBOX" in panel.service.status.value
@@ -405,8 +405,8 @@ def test_static_render_reads_as_text(panel: Panel) -> None:
 
 def test_panel_function_displays_and_returns(monkeypatch: pytest.MonkeyPatch) -> None:
     shown: list[Any] = []
-    monkeypatch.setattr("omni_widgets._panel.display", shown.append)
+    monkeypatch.setattr("omni_widgets.notebook.panel.display", shown.append)
     offline = Connection("k", "http://127.0.0.1:9", True, "sandbox")
-    monkeypatch.setattr("omni_widgets._panel.connect", lambda: offline)
+    monkeypatch.setattr("omni_widgets.notebook.panel.connect", lambda: offline)
     made = omni_widgets.panel()
     assert shown == [made] and isinstance(made, Panel)

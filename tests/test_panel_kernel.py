@@ -9,7 +9,7 @@ from _kernel import Kernel
 pytestmark = pytest.mark.kernel
 
 SETUP = """
-from omni_widgets._connection import shared_sandbox
+from omni_widgets.notebook.connection import shared_sandbox
 # A slower sandbox keeps the 5 s clip in flight ~8 s: long enough to run another cell meanwhile.
 shared_sandbox().speed = 10
 

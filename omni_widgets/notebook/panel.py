@@ -16,13 +16,8 @@ from typing import Any
 import ipywidgets as widgets
 from IPython.display import display
 
-from ._card import TaskCard
-from ._connection import Connection, connect
-from ._errors import ValidationError
-from ._fields import DESCRIPTION_STYLE, LABEL_WIDTH, FieldRow, strip_tags, summarize
-from ._jobs import Job
-from ._keys import KeyBox
-from ._requests import (
+from ..core.errors import ValidationError
+from ..core.requests import (
     MAX_DURATION,
     MIN_DURATION,
     ImageToVideo,
@@ -31,9 +26,14 @@ from ._requests import (
     TextToVideo,
     VideoEdit,
 )
-from ._result import Result
-from ._settings import resolve
-from ._uploads import ImagesField
+from ..core.result import Result
+from ..core.settings import resolve
+from .card import TaskCard
+from .connection import Connection, connect
+from .fields import DESCRIPTION_STYLE, LABEL_WIDTH, FieldRow, strip_tags, summarize
+from .jobs import Job
+from .keys import KeyBox
+from .uploads import ImagesField
 
 logger = logging.getLogger("omni_widgets")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ._errors import Problem
+from ..core.errors import Problem
 
 LABEL_WIDTH = "96px"
 DESCRIPTION_STYLE = {"description_width": LABEL_WIDTH}

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._task import Task
+    from .task import Task
 
 
 class OmniError(Exception):

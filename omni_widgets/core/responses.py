@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from ._errors import (
+from .errors import (
     APIError,
     AuthenticationError,
     InsufficientQuotaError,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._task import Task
+from .task import Task
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from typing import Any
 import ipywidgets as widgets
 from IPython.display import display
 
-from ._jobs import Job
-from ._keys import sandbox_badge
+from .jobs import Job
+from .keys import sandbox_badge
 
 PROMPT_EXCERPT = 80
 # Larger files are not pushed through the comm: big widget buffers freeze the browser

@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ._retry import RetryNotice
-from ._task import Task
+from .retry import RetryNotice
+from .task import Task
 
 Reporter = Callable[[Task | RetryNotice], None]
 

@@ -1,6 +1,6 @@
 """Turn ``%omni`` options into one validated request, or a one-line usage error naming the option.
 
-The requests validate themselves (``_requests``); this module only chooses the kind, applies the
+The requests validate themselves (``core.requests``); this module only chooses the kind, applies the
 configured defaults, and translates each problem's field into the option the user typed.
 """
 
@@ -13,8 +13,8 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-from ._errors import ValidationError
-from ._requests import (
+from ..core.errors import ValidationError
+from ..core.requests import (
     ASPECT_RATIOS,
     MAX_DURATION,
     MAX_REFERENCES,

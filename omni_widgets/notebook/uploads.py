@@ -13,7 +13,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ._images import describe_image, is_http_url, sniff_format
+from ..core.images import describe_image, is_http_url, sniff_format
 
 ACCEPT = "image/png,image/jpeg,image/webp,.png,.jpg,.jpeg,.webp"
 THUMB_PX = 72

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 import ipywidgets as widgets
 
-from ._connection import Connection, connect
-from ._fields import DESCRIPTION_STYLE
+from .connection import Connection, connect
+from .fields import DESCRIPTION_STYLE
 
 SANDBOX_LINE = (
     "Local and free. For the real service, paste an EvoLink key below or set OMNI_API_KEY."

@@ -12,8 +12,8 @@ from typing import IO, Any
 
 import httpx
 
-from ._errors import DownloadError
-from ._task import Task
+from .errors import DownloadError
+from .task import Task
 
 DEFAULT_OUTPUT_DIR = Path("omni_outputs")
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from ._client import AsyncOmniClient, OmniClient
-from ._settings import resolve
+from ..core.client import AsyncOmniClient, OmniClient
+from ..core.settings import resolve
 
 REAL_SERVICE_HINT = (
     "Sandbox: videos are made locally, for free. For the real service, set OMNI_API_KEY "
@@ -70,7 +70,7 @@ def shared_sandbox() -> Any:
     global _sandbox
     with _lock:
         if _sandbox is None:
-            from .sandbox import Sandbox
+            from ..sandbox import Sandbox
 
             _sandbox = Sandbox()
             _sandbox.start()

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
-from ._errors import Problem, ValidationError
-from ._images import ImageProblem, describe_image, is_http_url, normalize_image
+from .errors import Problem, ValidationError
+from .images import ImageProblem, describe_image, is_http_url, normalize_image
 
 Duration = int | Literal["auto"]
 ASPECT_RATIOS = ("16:9", "9:16", "auto")

@@ -1,4 +1,4 @@
-"""The sync and async clients: thin drivers that run the operations in ``_protocol`` over httpx."""
+"""The sync and async clients: thin drivers that run the operations in ``protocol`` over httpx."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from typing import Any, Self, TypeVar
 
 import httpx
 
-from ._errors import TaskFailedError
-from ._progress import default_reporter
-from ._protocol import (
+from .._version import __version__
+from .errors import TaskFailedError
+from .progress import default_reporter
+from .protocol import (
     Context,
     Emit,
     Op,
@@ -26,12 +27,11 @@ from ._protocol import (
     submit_op,
     wait_op,
 )
-from ._requests import Request
-from ._result import Result
-from ._retry import RetryPolicy
-from ._settings import Settings, resolve
-from ._task import Task
-from ._version import __version__
+from .requests import Request
+from .result import Result
+from .retry import RetryPolicy
+from .settings import Settings, resolve
+from .task import Task
 
 T = TypeVar("T")
 OnUpdate = Callable[[Update], None]

@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 
 import httpx
 
-from ._download import VideoSink, target_path, url_age
-from ._errors import (
+from .download import VideoSink, target_path, url_age
+from .errors import (
     DownloadError,
     OmniConnectionError,
     OutcomeUnknownError,
@@ -27,10 +27,10 @@ from ._errors import (
     URLExpiredError,
     WaitTimeoutError,
 )
-from ._requests import Request
-from ._responses import MalformedBody, api_error, json_body
-from ._retry import NOT_SENT, RetryNotice, RetryPolicy, describe_failure
-from ._task import Task
+from .requests import Request
+from .responses import MalformedBody, api_error, json_body
+from .retry import NOT_SENT, RetryNotice, RetryPolicy, describe_failure
+from .task import Task
 
 logger = logging.getLogger("omni_widgets")
 

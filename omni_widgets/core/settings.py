@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ._errors import MissingAPIKeyError
+from .errors import MissingAPIKeyError
 
 DEFAULT_BASE_URL = "https://api.evolink.ai"
 KEY_VARIABLES = ("OMNI_API_KEY", "EVOLINK_API_KEY")

@@ -29,18 +29,22 @@ from IPython.core.magic import (
 from IPython.core.magic_arguments import argument, kwds, magic_arguments
 from traitlets import Bool, Enum, Int, TraitError, Unicode, Union, validate
 
-from ._card import show_card
-from ._connection import (
+from ..core.errors import OmniError, ValidationError
+from ..core.requests import ASPECT_RATIOS, MAX_REFERENCES
+from ..core.result import Result
+from ..core.settings import resolve
+from ..core.task import Task
+from ..notebook.card import show_card
+from ..notebook.connection import (
     Connection,
     connect,
     running_sandbox,
     shared_sandbox,
     stop_shared_sandbox,
 )
-from ._errors import OmniError, ValidationError
-from ._jobs import Job, find_job, loop_running, session_jobs
-from ._magic_report import config_report, job_status, jobs_table, task_status
-from ._magic_request import (
+from ..notebook.jobs import Job, find_job, loop_running, session_jobs
+from .report import config_report, job_status, jobs_table, task_status
+from .request import (
     ASPECT_VALUES,
     DEFAULT_ASPECT,
     DEFAULT_DURATION,
@@ -50,11 +54,7 @@ from ._magic_request import (
     parse_duration,
     usage_error,
 )
-from ._magic_text import Word, fill_placeholders, split_line
-from ._requests import ASPECT_RATIOS, MAX_REFERENCES
-from ._result import Result
-from ._settings import resolve
-from ._task import Task
+from .text import Word, fill_placeholders, split_line
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -392,10 +392,8 @@ class OmniMagics(Magics):
         print(self.help_text())
 
     def _do_panel(self, words: list[str], args: argparse.Namespace) -> None:
-        try:
-            from . import panel
-        except ImportError:
-            raise UsageError("the panel is not available in this version of omni-widgets") from None
+        from ..notebook.panel import panel
+
         panel()  # displays itself (and returns the Panel, which a magic need not echo)
 
     def _do_status(self, words: list[str], args: argparse.Namespace) -> None:

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from ._connection import Connection
-from ._errors import OmniError, TaskFailedError
-from ._requests import MODELS, Request
-from ._retry import RetryNotice
-from ._task import Task
+from ..core.errors import OmniError, TaskFailedError
+from ..core.requests import MODELS, Request
+from ..core.retry import RetryNotice
+from ..core.task import Task
+from .connection import Connection
 
 logger = logging.getLogger("omni_widgets")
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._download import DEFAULT_OUTPUT_DIR
-from ._jobs import Job
-from ._settings import Settings
-from ._task import Task
+from ..core.download import DEFAULT_OUTPUT_DIR
+from ..core.settings import Settings
+from ..core.task import Task
+from ..notebook.jobs import Job
 
 PROMPT_COLUMN = 40
 MASK = "••••••••"

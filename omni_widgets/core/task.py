@@ -8,7 +8,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._requests import Request
+    from .requests import Request
 
 TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
 URL_LIFETIME_S = 24 * 3600
