@@ -14,7 +14,14 @@ from omni_widgets import AsyncOmniClient, OmniClient
 
 BASE = "https://api.test"
 KEY = "sk-test-SECRET-0123456789"
-MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x00" * 200
+# A minimal well-formed MP4: ftyp, moov and mdat boxes that account for every byte.
+MP4 = (
+    b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
+    + b"\x00\x00\x00\x10moov"
+    + b"\x00" * 8
+    + b"\x00\x00\x00\xd0mdat"
+    + b"\x00" * 200
+)
 
 Responder = Callable[[httpx.Request], httpx.Response]
 

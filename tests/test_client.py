@@ -44,6 +44,7 @@ from omni_widgets import (
     TaskFailedError,
     TextToVideo,
     URLExpiredError,
+    ValidationError,
     WaitTimeoutError,
 )
 
@@ -203,15 +204,81 @@ def test_refused_create_says_no_task_was_created() -> None:
     assert script.count("POST") == 3
 
 
-def test_create_5xx_is_retried_at_most_twice() -> None:
-    script = Script(posts=[error(500), error(502), error(503), created()])
-    with pytest.raises(ServerError) as exc:
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_create_5xx_is_one_post_and_unknown_outcome(status: int) -> None:
+    script = Script(posts=[error(status), created()])
+    with pytest.raises(OutcomeUnknownError) as exc:
         client(script).submit(REQUEST)
-    assert exc.value.status_code == 503
-    assert script.count("POST") == 3
-    script = Script(posts=[error(500), created()])
-    assert client(script).submit(REQUEST).id == TID
-    assert script.count("POST") == 2
+    assert script.count("POST") == 1
+    assert exc.value.task_id is None
+    assert f"HTTP {status}" in str(exc.value) and "may be billed" in str(exc.value)
+    assert "not sent again" in str(exc.value)
+
+
+def test_create_5xx_naming_its_task_carries_the_id() -> None:
+    script = Script(posts=[error(502, message=f"upstream failed after creating task {TID}")])
+    with pytest.raises(OutcomeUnknownError) as exc:
+        client(script).submit(REQUEST)
+    assert script.count("POST") == 1
+    assert exc.value.task_id == TID
+    assert f"task {TID} may exist and may be billed" in str(exc.value)
+
+
+def test_create_answer_with_a_hostile_id_is_unknown_outcome() -> None:
+    script = Script(posts=[httpx.Response(200, json=task_body("../../_sandbox/log")), created()])
+    with pytest.raises(OutcomeUnknownError, match="unreadable") as exc:
+        client(script).submit(REQUEST)
+    assert script.count("POST") == 1 and exc.value.task_id is None
+    assert "../../_sandbox/log" in str(exc.value)
+
+
+def test_cut_create_answer_gives_the_id_only_when_it_is_whole() -> None:
+    text = json.dumps(task_body(TID))
+    whole = text[: text.index(TID) + len(TID) + 1]  # cut just after the id's closing quote
+    cut = text[: text.index(TID) + len(TID) - 1]  # cut inside the id
+    for body, expected in ((whole, TID), (cut, None)):
+        script = Script(posts=[httpx.Response(200, text=body)])
+        with pytest.raises(OutcomeUnknownError) as exc:
+            client(script).submit(REQUEST)
+        assert exc.value.task_id == expected
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "../../_sandbox/log",
+        f"{TID}/../../_sandbox/log",
+        "",
+        f"{TID}\n",
+        "task-unified-1-a b",
+        "task-unified-\uff11-abc",
+        "task-unified-1-abc?x=1",
+        "%2e%2e",
+    ],
+)
+def test_hostile_ids_are_refused_before_anything_is_sent(tmp_path: Path, bad: str) -> None:
+    script = Script(gets=[completed()], downloads=[httpx.Response(200, content=MP4)])
+    c = client(script)
+    task = Task(id=bad, status="completed", video_url="https://cdn.test/v.mp4")
+    calls = [lambda: c.get(bad), lambda: c.wait(bad), lambda: c.download(task, tmp_path)]
+    for call in calls:
+        with pytest.raises(ValidationError, match="task_id=") as exc:
+            call()
+        assert repr(bad) in str(exc.value) and "task-unified-<digits>" in str(exc.value)
+    assert script.sent == [] and list(tmp_path.iterdir()) == []
+
+
+def test_query_answer_about_another_task_is_unreadable() -> None:
+    script = Script(gets=[httpx.Response(200, json=task_body("task-unified-2-other"))])
+    with pytest.raises(ServerError, match="another task") as exc:
+        client(script, max_retries=1).get(TID)
+    assert TID in str(exc.value) and script.count("GET") == 2
+
+
+def test_query_answer_with_a_hostile_id_is_unreadable() -> None:
+    script = Script(gets=[httpx.Response(200, json=task_body("../../etc"))])
+    with pytest.raises(ServerError, match="unreadable"):
+        client(script, max_retries=1).get(TID)
 
 
 def test_429_gives_up_after_max_retries() -> None:

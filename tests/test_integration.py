@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from _mock import png
 from omni_widgets import (
     AsyncOmniClient,
     AuthenticationError,
+    DownloadError,
     ImageToVideo,
     InsufficientQuotaError,
     OmniClient,
@@ -23,12 +25,13 @@ from omni_widgets import (
     RateLimitError,
     ReferenceToVideo,
     Request,
-    ServerError,
     TaskFailedError,
     TextToVideo,
     URLExpiredError,
+    ValidationError,
     VideoEdit,
 )
+from omni_widgets.core.mp4 import verify_mp4
 from omni_widgets.sandbox import Sandbox
 
 FAST = 1e6
@@ -143,11 +146,58 @@ def test_rate_limited_creates_are_retried_and_create_once(sb: Sandbox) -> None:
     assert [n.attempt for n in notices] == [2, 3] and notices[0].delay == 1
 
 
-def test_server_errors_on_create_stop_after_two_retries(sb: Sandbox) -> None:
+def test_a_server_error_on_create_is_one_post_and_unknown_outcome(sb: Sandbox) -> None:
     sb.faults.server_error(on="create", count=3)
-    with pytest.raises(ServerError):
+    with pytest.raises(OutcomeUnknownError, match="HTTP 500") as exc:
         make_client(sb).submit(TextToVideo("x"))
-    assert posts(sb) == 3 and sb.created_task_ids == []
+    assert posts(sb) == 1 and sb.created_task_ids == [] and exc.value.task_id is None
+
+
+def test_a_server_error_after_creating_names_the_task_and_is_never_resent(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    sb.faults.server_error(on="create", count=1, after=True)
+    client = make_client(sb)
+    with pytest.raises(OutcomeUnknownError, match="may exist and may be billed") as exc:
+        client.submit(TextToVideo("x", duration=3))
+    assert posts(sb) == 1 and sb.created_task_ids == [exc.value.task_id]
+    assert f"task {exc.value.task_id}" in str(exc.value)
+    task = client.wait(exc.value.task_id or "")
+    assert client.download(task, tmp_path).is_file() and posts(sb) == 1
+
+
+def test_hostile_id_sends_nothing(sb: Sandbox) -> None:
+    with pytest.raises(ValidationError, match=re.escape("task_id='../../_sandbox/log'")):
+        make_client(sb).get("../../_sandbox/log")
+    assert sb.requests == []
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda sb: sb.faults.truncate(count=2),
+        lambda sb: sb.faults.truncate(count=2, content_length=False),
+        lambda sb: sb.faults.html(count=2),
+        lambda sb: sb.faults.malformed(on="download", count=2),
+    ],
+    ids=["truncated", "truncated-no-length", "html", "malformed"],
+)
+def test_spoilt_downloads_are_retried_until_whole(sb: Sandbox, tmp_path: Path, spoil: Any) -> None:
+    fault = spoil(sb)
+    result = make_client(sb).generate(TextToVideo("x", duration=3), dest=tmp_path)
+    assert fault.fired == 2 and verify_mp4(result.path) is None
+    assert probe(result.path)[0] == pytest.approx(3, abs=0.1)
+    downloads = [r.status for r in sb.requests if r.path.startswith("/files/")]
+    assert downloads == [200, 200, 200]
+
+
+def test_persistently_spoilt_download_fails_naming_the_task(sb: Sandbox, tmp_path: Path) -> None:
+    sb.faults.truncate(content_length=False)
+    client = make_client(sb)
+    with pytest.raises(DownloadError, match="cut short") as exc:
+        client.generate(TextToVideo("x", duration=3), dest=tmp_path)
+    assert sb.created_task_ids[0] in str(exc.value)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_dropped_create_after_processing_is_never_sent_twice(sb: Sandbox) -> None:

@@ -199,6 +199,40 @@ def test_download_faults(sb: Sandbox, task_id: str) -> None:
     assert whole.content.startswith(truncated.content)
 
 
+def test_truncated_and_html_downloads(sb: Sandbox, task_id: str) -> None:
+    with api(sb) as client:
+        url = client.get(f"/v1/tasks/{task_id}").json()["results"][0]
+    sb.faults.truncate(count=1)
+    sb.faults.truncate(count=1, content_length=False)
+    sb.faults.html(count=1)
+    with raw(sb) as files:
+        cut, cut_unsized, page, whole = (files.get(url) for _ in range(4))
+    assert [r.status_code for r in (cut, cut_unsized, page, whole)] == [200] * 4
+    for response in (cut, cut_unsized):
+        assert response.content == whole.content[: len(whole.content) // 2]
+    assert cut.headers["content-length"] == str(len(cut.content))
+    assert "content-length" not in cut_unsized.headers
+    assert page.headers["content-type"].startswith("text/html") and b"<html>" in page.content
+
+
+def test_server_error_after_creating_names_the_task(sb: Sandbox) -> None:
+    rule = sb.faults.server_error(on="create", count=1, after=True)
+    with api(sb) as client:
+        failed = client.post(CREATE, json=body_for(T2V))
+    assert failed.status_code == 500 and rule.fired == 1
+    assert len(sb.created_task_ids) == 1
+    assert failed.json()["error"]["code"] == "internal_error"
+    assert sb.created_task_ids[0] in failed.json()["error"]["message"]
+
+
+def test_html_on_create_never_reaches_the_service(sb: Sandbox) -> None:
+    sb.faults.html(on="create", count=1)
+    with raw(sb) as client:
+        page = client.post(CREATE, json=body_for(T2V))
+    assert page.status_code == 200 and page.text.startswith("<!DOCTYPE html>")
+    assert sb.created_task_ids == []
+
+
 def test_api_faults_do_not_touch_downloads(sb: Sandbox, task_id: str) -> None:
     with api(sb) as client:
         url = client.get(f"/v1/tasks/{task_id}").json()["results"][0]
@@ -230,11 +264,15 @@ def test_admin_endpoint_adds_lists_and_clears_faults(sb: Sandbox) -> None:
         assert client.post(CREATE, json=body_for(T2V)).status_code == 500
         assert admin.delete("/_sandbox/faults").json() == {"faults": []}
         assert client.post(CREATE, json=body_for(T2V)).status_code == 200
+        admin.post("/_sandbox/faults", json={"kind": "truncate", "on": "create", "count": 1})
+        with raw(sb) as unchecked:
+            assert unchecked.post(CREATE, json=body_for(T2V)).text.startswith('{"')
+        admin.delete("/_sandbox/faults")
         bad = admin.post("/_sandbox/faults", json={"kind": "explode"})
         log = admin.get("/_sandbox/log").json()
     assert bad.status_code == 400 and "kind" in bad.json()["error"]["message"]
-    assert [r["status"] for r in log["requests"]] == [429, 500, 200]
-    assert len(log["created_task_ids"]) == 1
+    assert [r["status"] for r in log["requests"]] == [429, 500, 200, 200]
+    assert len(log["created_task_ids"]) == 2  # the truncated answer's task was made too
     assert sb.faults.rules == []
 
 
@@ -265,6 +303,12 @@ def test_faults_given_at_construction() -> None:
         ("latency:seconds=0.5,on=query", Fault("latency", "query", seconds=0.5)),
         ("drop:after=true,rate=0.25", Fault("drop", rate=0.25, after=True)),
         ("malformed:body=text", Fault("malformed", body="text")),
+        ("server_error:on=create,after=true", Fault("server_error", "create", after=True)),
+        (
+            "truncate:on=download,content_length=false",
+            Fault("truncate", "download", content_length=False),
+        ),
+        ("html:on=download,every=3", Fault("html", "download", every=3)),
     ],
 )
 def test_fault_specs_parse(spec: str, expected: Fault) -> None:
@@ -283,6 +327,8 @@ def test_fault_specs_parse(spec: str, expected: Fault) -> None:
         "rate_limit:colour=red",
         "rate_limit:count",
         "malformed:body=html",
+        "truncate:content_length=maybe",
+        "server_error:after=1",
     ],
 )
 def test_bad_fault_specs_are_refused(spec: str) -> None:

@@ -1,27 +1,50 @@
-"""Save a finished video safely: stream to a temporary file, check it, then move it in place."""
+"""Save a finished video safely: stream to a temporary file, verify it, then move it in place.
+
+A video counts as saved only when the whole file is there (:func:`verify_mp4`) and its sidecar
+records its size and sha256; a file already at the target is checked the same way before it is
+reused. Disk failures (a full disk, a read-only or forbidden folder) become a
+:class:`DownloadError` naming the path and leave no temporary file behind.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import hashlib
 import json
 import os
-import tempfile
+import secrets
 import time
 from pathlib import Path
 from typing import IO, Any
 
 import httpx
 
-from .errors import DownloadError
+from .errors import DownloadError, Problem, ValidationError
+from .ids import file_stem
+from .mp4 import verify_mp4
 from .task import Task
 
 DEFAULT_OUTPUT_DIR = Path("omni_outputs")
+HASH_CHUNK = 1 << 20
+
+
+class IncompleteDownload(Exception):
+    """The body that arrived is not the whole video; downloading again may work."""
 
 
 def target_path(task: Task, dest: str | os.PathLike[str] | None) -> Path:
-    """Where a task's video goes: a given .mp4 path, or ``<folder>/<task id>.mp4``."""
-    path = Path(dest).expanduser() if dest is not None else DEFAULT_OUTPUT_DIR
-    return path if path.suffix.lower() == ".mp4" else path / f"{task.id}.mp4"
+    """Where a task's video goes: a given .mp4 path, or ``<folder>/<task id>.mp4``.
+
+    The file name made from the id never leaves the folder, whatever the id holds.
+    """
+    try:
+        path = Path(dest).expanduser() if dest is not None else DEFAULT_OUTPUT_DIR
+    except (RuntimeError, TypeError) as exc:
+        raise ValidationError(
+            "destination", [Problem("dest", dest, f"not a usable path ({exc})")]
+        ) from None
+    return path if path.suffix.lower() == ".mp4" else path / f"{file_stem(task.id)}.mp4"
 
 
 def sidecar_path(video: Path) -> Path:
@@ -29,72 +52,148 @@ def sidecar_path(video: Path) -> Path:
     return video.with_suffix(".json")
 
 
+def saved_problem(task_id: str, video: Path) -> str | None:
+    """Why the file at ``video`` is not a verified copy of this task's video, or None if it is.
+
+    Verified means: its sidecar names the task, and the size, the MP4 boxes and the sha256 match.
+    """
+    try:
+        record = json.loads(sidecar_path(video).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return f"its sidecar cannot be read ({_cause(exc)})"
+    if not isinstance(record, dict) or record.get("task_id") != task_id:
+        return "its sidecar is about another task"
+    try:
+        size = video.stat().st_size
+    except OSError as exc:
+        return f"it cannot be read ({_cause(exc)})"
+    if record.get("bytes") != size:
+        return f"it has {size} bytes but its sidecar says {record.get('bytes')}"
+    problem = verify_mp4(video)
+    if problem:
+        return problem
+    try:
+        digest = file_sha256(video)
+    except OSError as exc:
+        return f"it cannot be read ({_cause(exc)})"
+    if record.get("sha256") != digest:
+        return "its sha256 differs from the one in its sidecar"
+    return None
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's contents, in hex."""
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 class VideoSink:
-    """Receives a streamed body into a temporary file beside the target; see :meth:`commit`."""
+    """Receives a streamed body into a temporary file beside the target; see :meth:`commit`.
+
+    It never raises while receiving: a disk failure is kept and reported by :meth:`commit`, so the
+    client streaming into it needs no error handling of its own.
+    """
 
     def __init__(self, task: Task, target: Path) -> None:
         self.task = task
         self.target = target
         self._file: IO[bytes] | None = None
-        self._head = b""
+        self._part: Path | None = None
+        self._hash = hashlib.sha256()
         self.size = 0
+        self.failure: OSError | None = None
 
     def start(self) -> None:
         """Begin (or begin again, after a retry) with an empty temporary file."""
         self.discard()
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        self._file = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed in commit/discard)
-            dir=self.target.parent, prefix=f".{self.target.stem}.", suffix=".part", delete=False
-        )
-        self._head = b""
+        self._hash = hashlib.sha256()
         self.size = 0
+        self.failure = None
+        try:
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+            self._part, self._file = _create_temp(self.target)
+        except OSError as exc:
+            self.failure = exc
 
     def write(self, chunk: bytes) -> None:
-        assert self._file is not None
-        if len(self._head) < 12:
-            self._head += chunk[: 12 - len(self._head)]
-        self._file.write(chunk)
         self.size += len(chunk)
+        self._hash.update(chunk)
+        if self._file is None:
+            return
+        try:
+            self._file.write(chunk)
+        except OSError as exc:
+            self.failure = exc
+            self.discard()
 
     def commit(self, response: httpx.Response) -> Path:
-        """Check the body (200, non-empty, MP4 ftyp box, Content-Length), then move it in place."""
+        """Verify the body, then move it and its sidecar into place.
+
+        Raises IncompleteDownload when the body is not the whole video (worth another try) and
+        DownloadError when the disk refuses it.
+        """
+        sidecar_part: Path | None = None
         try:
+            if self.failure is not None:
+                raise self.failure
             problem = self._problem(response)
             if problem:
-                raise DownloadError(self.task.id, problem)
-            assert self._file is not None
+                raise IncompleteDownload(problem)
+            assert self._file is not None and self._part is not None
             self._file.flush()
+            problem = verify_mp4(self._part)
+            if problem:
+                raise IncompleteDownload(problem)
             os.fsync(self._file.fileno())
             self._file.close()
-            os.replace(self._file.name, self.target)
             self._file = None
+            sidecar_part = _write_temp(
+                sidecar_path(self.target),
+                sidecar_json(self.task, self.target, self.size, self.sha256),
+            )
+            os.replace(self._part, self.target)
+            self._part = None
+            os.replace(sidecar_part, sidecar_path(self.target))
+            sidecar_part = None
+        except OSError as exc:
+            raise disk_error(self.task.id, self.target, exc) from None
         finally:
             self.discard()
-        write_sidecar(self.task, self.target, self.size)
+            if sidecar_part is not None:
+                sidecar_part.unlink(missing_ok=True)
         return self.target
+
+    @property
+    def sha256(self) -> str:
+        return self._hash.hexdigest()
 
     def discard(self) -> None:
         """Remove the temporary file, if any."""
         if self._file is not None:
             self._file.close()
-            Path(self._file.name).unlink(missing_ok=True)
             self._file = None
+        if self._part is not None:
+            self._part.unlink(missing_ok=True)
+            self._part = None
 
     def _problem(self, response: httpx.Response) -> str | None:
         if response.status_code != 200:
             return f"the video URL answered HTTP {response.status_code}"
-        if self._file is None or self.size == 0:
+        if self.size == 0:
             return "the video URL answered with an empty body"
-        if self._head[4:8] != b"ftyp":
-            return f"the body is not an MP4 (it starts with {self._head[:12]!r})"
         expected = response.headers.get("Content-Length")
-        if expected and expected.isdigit() and int(expected) != self.size:
+        encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
+        if expected and expected.isdigit() and not encoded and int(expected) != self.size:
             return f"got {self.size} bytes but Content-Length said {expected}; the download was cut"
         return None
 
 
-def write_sidecar(task: Task, video: Path, size: int) -> Path:
-    """Record where the video came from, beside it (request without image data, times, credits)."""
+def sidecar_json(task: Task, video: Path, size: int, sha256: str) -> str:
+    """The sidecar's text: where the video came from (request without image data), times,
+    credits, and the size and sha256 that later prove the file whole."""
     record: dict[str, Any] = {
         "task_id": task.id,
         "model": task.model,
@@ -107,10 +206,23 @@ def write_sidecar(task: Task, video: Path, size: int) -> Path:
         "source_url_expires": _iso(task.url_expires_at),
         "file": video.name,
         "bytes": size,
+        "sha256": sha256,
     }
+    return json.dumps(record, indent=2) + "\n"
+
+
+def write_sidecar(task: Task, video: Path) -> Path:
+    """Write (atomically) the sidecar of a video already in place."""
     path = sidecar_path(video)
-    path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    text = sidecar_json(task, video, video.stat().st_size, file_sha256(video))
+    os.replace(_write_temp(path, text), path)
     return path
+
+
+def disk_error(task_id: str, target: Path, exc: OSError) -> DownloadError:
+    """A DownloadError naming the path the disk refused and why."""
+    where = exc.filename if exc.filename and ".part" not in str(exc.filename) else target
+    return DownloadError(task_id, f"cannot write {where}: {_cause(exc)}")
 
 
 def url_age(task: Task, now: float | None = None) -> str:
@@ -120,6 +232,38 @@ def url_age(task: Task, now: float | None = None) -> str:
         return "of unknown age"
     hours = ((now or time.time()) - start) / 3600
     return f"issued about {hours:.1f} h ago (URLs expire after 24 h)"
+
+
+def _create_temp(target: Path) -> tuple[Path, IO[bytes]]:
+    """A new hidden file beside ``target``, with the permissions the user's umask gives."""
+    while True:
+        part = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+        try:
+            fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        return part, os.fdopen(fd, "wb")
+
+
+def _write_temp(target: Path, text: str) -> Path:
+    """Write ``text`` to a synced temporary file beside ``target``; the caller moves it in place."""
+    part, file = _create_temp(target)
+    try:
+        with file:
+            file.write(text.encode("utf-8"))
+            file.flush()
+            os.fsync(file.fileno())
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return part
+
+
+def _cause(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.errno is not None:
+        name = errno.errorcode.get(exc.errno, str(exc.errno))
+        return f"{exc.strerror or exc} ({name})"
+    return str(exc)
 
 
 def _iso(moment: float | None) -> str | None:

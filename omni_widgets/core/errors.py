@@ -121,10 +121,25 @@ class OmniConnectionError(OmniError):
 
 
 class OutcomeUnknownError(OmniConnectionError):
-    """A create request was sent but its answer was lost: a task may or may not exist.
+    """A create request may have reached the service but its answer was lost or unreadable.
 
-    It is never retried automatically, because a retry could start (and bill) a second task.
+    A task may exist and may be billed, so it is never re-sent automatically: a retry could
+    start (and bill) a second task. ``task_id`` is the id found in the answer, if any.
     """
+
+    def __init__(self, what: str, task_id: str | None = None) -> None:
+        self.task_id = task_id
+        if task_id:
+            advice = (
+                f"task {task_id} may exist and may be billed, so the request was not sent again; "
+                f"follow it with client.wait({task_id!r}) before resubmitting"
+            )
+        else:
+            advice = (
+                "a task may have been created and may be billed, so the request was not sent "
+                "again; check your dashboard, or wait a minute, before resubmitting"
+            )
+        super().__init__(f"{what}: {advice}")
 
 
 class TaskFailedError(OmniError):

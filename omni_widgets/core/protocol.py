@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from .download import VideoSink, target_path, url_age
+from .download import IncompleteDownload, VideoSink, saved_problem, target_path, url_age
 from .errors import (
     DownloadError,
     OmniConnectionError,
@@ -27,6 +27,7 @@ from .errors import (
     URLExpiredError,
     WaitTimeoutError,
 )
+from .ids import TASK_ID_SHAPE, check_task_id, find_task_id, is_task_id, url_segment
 from .requests import Request
 from .responses import MalformedBody, api_error, json_body
 from .retry import NOT_SENT, RetryNotice, RetryPolicy, describe_failure
@@ -64,6 +65,7 @@ Action = Send | Sleep | Emit
 Op = Generator[Action, Any, T]
 MIN_POLL_S = 1.0
 EXPIRED_STATUSES = (403, 404, 410)
+DOWNLOAD_ATTEMPTS = 3
 
 
 @dataclass
@@ -84,8 +86,11 @@ def send_op(
     task_id: str | None = None,
     sink: VideoSink | None = None,
 ) -> Op[httpx.Response]:
-    """Send with the retry rules; raise the mapped error when retrying is not allowed."""
-    retries = server_retries = 0
+    """Send with the retry rules; raise the mapped error when retrying is not allowed.
+
+    A create answered with a 5xx may have made its task: that is an unknown outcome.
+    """
+    retries = 0
     while True:
         try:
             response: httpx.Response = yield Send(request, sink)
@@ -98,11 +103,12 @@ def send_op(
             expired = sink is not None and response.status_code in EXPIRED_STATUSES
             if response.status_code < 400 or expired:
                 return response
-            delay = ctx.policy.after_status(response, retries, server_retries, create)
+            delay = ctx.policy.after_status(response, retries, create)
             if delay is None:
+                if create and response.status_code >= 500:
+                    raise _unknown_after_5xx(request, response) from None
                 raise api_error(response, task_id)
             failure = response
-            server_retries += response.status_code >= 500
         retries += 1
         notice = RetryNotice(
             describe_failure(failure), delay, retries + 1, ctx.policy.max_retries + 1, task_id
@@ -118,23 +124,29 @@ def submit_op(ctx: Context, request: Request) -> Op[Task]:
     response = yield from send_op(ctx, http_request, create=True)
     try:
         task = Task.from_json(json_body(response), request=request)
+        if not is_task_id(task.id):
+            raise ValueError(f"the task id {task.id[:80]!r} is not of the form {TASK_ID_SHAPE}")
     except (MalformedBody, ValueError) as exc:
         raise OutcomeUnknownError(
             f"the service accepted the {request.model} request (HTTP {response.status_code}) but "
-            f"its answer was unreadable ({exc}); a task may have been created and billed, so it "
-            "was not sent again: check your dashboard before resubmitting"
+            f"its answer was unreadable ({exc})",
+            _found_id(response),
         ) from None
     logger.info("created task %s (%s)", task.id, task.model)
     return task
 
 
 def get_op(ctx: Context, task_id: str) -> Op[Task]:
-    """Fetch a task's current state, retrying transient failures."""
-    request = ctx.build("GET", f"/v1/tasks/{task_id}")
+    """Fetch a task's current state, retrying transient failures. A bad id sends nothing."""
+    check_task_id(task_id)
+    request = ctx.build("GET", f"/v1/tasks/{url_segment(task_id)}")
     for attempt in range(ctx.policy.max_retries + 1):
         response = yield from send_op(ctx, request, task_id=task_id)
         try:
-            return Task.from_json(json_body(response))
+            task = Task.from_json(json_body(response))
+            if task.id != task_id:
+                raise ValueError(f"it is about another task, {task.id[:80]!r}")
+            return task
         except (MalformedBody, ValueError) as exc:
             if attempt == ctx.policy.max_retries:
                 raise ServerError(
@@ -151,6 +163,7 @@ def wait_op(ctx: Context, task: Task, timeout: float | None, *, poll_now: bool) 
     seconds (never more often than once a second). A poll that keeps failing transiently is
     reported and tried again later: it never ends the wait.
     """
+    check_task_id(task.id)
     start = ctx.clock()
     deadline = None if timeout is None else start + timeout
     interval = max(MIN_POLL_S, ctx.poll_interval)
@@ -180,27 +193,67 @@ def wait_op(ctx: Context, task: Task, timeout: float | None, *, poll_now: bool) 
 
 
 def download_op(ctx: Context, task: Task, dest: str | os.PathLike[str] | None) -> Op[Path]:
-    """Save the video (once: a second call returns the saved file), with its JSON sidecar."""
+    """Save the video with its JSON sidecar, once: a verified copy already there is reused.
+
+    A body that is not the whole video (cut short, a proxy's page) is never moved into place; it
+    is downloaded again a few times, then DownloadError names the task.
+    """
+    check_task_id(task.id)
     target = target_path(task, dest)
-    if target.is_file() and target.stat().st_size > 0:
+    problem = saved_problem(task.id, target) if target.exists() else None
+    if target.exists() and problem is None:
         return target
+    if problem:
+        logger.warning("task %s: %s is not a verified copy (%s)", task.id, target, problem)
     if task.status != "completed" or not task.video_url:
-        raise DownloadError(task.id, f"the task is {task.status}, not completed with a video URL")
-    sink = VideoSink(task, target)
+        kept = f"; the file at {target} is not a verified copy ({problem})" if problem else ""
+        raise DownloadError(
+            task.id, f"the task is {task.status}, not completed with a video URL{kept}"
+        )
     request = httpx.Request("GET", task.video_url)
-    try:
-        response = yield from send_op(ctx, request, task_id=task.id, sink=sink)
-        if response.status_code in EXPIRED_STATUSES:
-            raise URLExpiredError(
-                task.id,
-                f"the video URL answered HTTP {response.status_code}: it has probably expired; "
-                f"it was {url_age(task)}",
-            )
-        path = sink.commit(response)
-    finally:
-        sink.discard()
-    logger.info("saved task %s to %s", task.id, path)
-    return path
+    for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+        sink = VideoSink(task, target)
+        try:
+            response = yield from send_op(ctx, request, task_id=task.id, sink=sink)
+            if response.status_code in EXPIRED_STATUSES:
+                raise URLExpiredError(
+                    task.id,
+                    f"the video URL answered HTTP {response.status_code}: it has probably "
+                    f"expired; it was {url_age(task)}",
+                )
+            path = sink.commit(response)
+        except IncompleteDownload as exc:
+            problem = str(exc)
+        else:
+            logger.info("saved task %s to %s", task.id, path)
+            return path
+        finally:
+            sink.discard()
+        if attempt == DOWNLOAD_ATTEMPTS:
+            break
+        delay = ctx.policy.backoff(attempt)
+        notice = RetryNotice(
+            f"incomplete download ({problem})", delay, attempt + 1, DOWNLOAD_ATTEMPTS, task.id
+        )
+        logger.warning(notice.message)
+        yield Emit(notice)
+        yield Sleep(delay)
+    raise DownloadError(task.id, f"{problem} (tried {DOWNLOAD_ATTEMPTS} times)")
+
+
+def _found_id(response: httpx.Response) -> str | None:
+    """A task id the answer mentions, even if the answer is otherwise unreadable."""
+    return find_task_id(response.content[:100_000])
+
+
+def _unknown_after_5xx(request: httpx.Request, response: httpx.Response) -> OutcomeUnknownError:
+    error = api_error(response)
+    what = f"{request.method} {request.url.copy_with(query=None)}"
+    return OutcomeUnknownError(
+        f"{what} answered HTTP {response.status_code} ({error.message.strip() or 'no message'}); "
+        "the service may have created the task before failing",
+        _found_id(response),
+    )
 
 
 def _connection_error(
@@ -209,10 +262,6 @@ def _connection_error(
     what = f"{request.method} {request.url.copy_with(query=None)}"
     about = f" (task {task_id})" if task_id else ""
     if create and not isinstance(exc, NOT_SENT):
-        return OutcomeUnknownError(
-            f"{what} was sent but no answer came ({type(exc).__name__}): a task may have been "
-            "created and billed, so it was not sent again; check your dashboard, or wait a "
-            "minute, before resubmitting"
-        )
+        return OutcomeUnknownError(f"{what} was sent but no answer came ({type(exc).__name__})")
     settled = "; nothing reached the service, so no task was created" if create else ""
     return OmniConnectionError(f"{what}{about} failed: {type(exc).__name__}: {exc}{settled}")

@@ -1,7 +1,8 @@
 """When a failed request may be sent again, and how long to wait first.
 
-Reads are retried on anything transient. A create is retried only when no task can have been
-started, because a second task would be billed twice.
+Reads are retried on anything transient. A create is retried only when the service provably did
+not receive it (a connection refused before sending, a 429), because a second task would be billed
+twice: a 5xx answer to a create can come after the task was made.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ logger = logging.getLogger("omni_widgets")
 BASE_DELAY_S = 1.0
 MAX_DELAY_S = 30.0
 MAX_RETRY_AFTER_S = 120.0
-MAX_CREATE_SERVER_RETRIES = 2
 
 # Failures that happen before any byte of the request leaves this machine.
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
@@ -60,18 +60,15 @@ class RetryPolicy:
         return self.rng() * min(MAX_DELAY_S, BASE_DELAY_S * 2.0 ** (retry - 1))
 
     def after_status(
-        self, response: httpx.Response, retries_done: int, server_retries_done: int, create: bool
+        self, response: httpx.Response, retries_done: int, create: bool
     ) -> float | None:
-        """The delay before retrying an HTTP error answer, or None when it must not be retried."""
+        """The delay before retrying an HTTP error answer, or None when it must not be retried.
+
+        A create is retried only on a 429; a 5xx answer to a create is an unknown outcome.
+        """
         status = response.status_code
-        if status == 429:
-            allowed = retries_done < self.max_retries
-        elif status >= 500:
-            cap = min(MAX_CREATE_SERVER_RETRIES, self.max_retries) if create else self.max_retries
-            allowed = server_retries_done < cap and retries_done < self.max_retries
-        else:
-            return None
-        if not allowed:
+        retryable = status == 429 or (status >= 500 and not create)
+        if not retryable or retries_done >= self.max_retries:
             return None
         waited = retry_after(response.headers.get("Retry-After"))
         return waited if waited is not None else self.backoff(retries_done + 1)

@@ -15,6 +15,7 @@ from typing import Any
 import ipywidgets as widgets
 from IPython.display import display
 
+from ..core.errors import OutcomeUnknownError
 from .jobs import Job
 from .keys import sandbox_badge
 
@@ -22,6 +23,8 @@ PROMPT_EXCERPT = 80
 # Larger files are not pushed through the comm: big widget buffers freeze the browser
 # (ipywidgets#3036). The card then shows the saved path only.
 MAX_INLINE_VIDEO = 64 * 1024 * 1024
+
+CONFIRM_RESUBMIT = "Yes, create another task (may bill twice)"
 
 MODE_LABELS = {
     "TextToVideo": "Text → video",
@@ -68,6 +71,16 @@ class TaskCard(widgets.VBox):
             widgets.Button(layout=widgets.Layout(display="none", width="auto")), "omni-action"
         )
         self._action.on_click(self._act)
+        self._cancel = _with_class(
+            widgets.Button(
+                description="Cancel",
+                tooltip="Keep this card as it is; create nothing",
+                layout=widgets.Layout(display="none", width="auto"),
+            ),
+            "omni-cancel",
+        )
+        self._cancel.on_click(self._cancel_confirm)
+        self._confirming = False
         self._shown_video = False
         super().__init__(
             [
@@ -79,7 +92,7 @@ class TaskCard(widgets.VBox):
                 self._meta,
                 self._notice,
                 self._problem,
-                self._action,
+                widgets.HBox([self._action, self._cancel]),
                 self._media,
             ],
             layout=widgets.Layout(
@@ -125,6 +138,13 @@ class TaskCard(widgets.VBox):
                 f"<span class='omni-advice'>What to do: {html.escape(error.advice)}.</span></div>"
             )
             self._show_action("Resubmit", "Create a new task with the same request (billed again)")
+        elif job.phase == "error" and isinstance(job.error, OutcomeUnknownError):
+            self._problem.value = _unknown_outcome_html(job.error)
+            if not self._confirming:
+                self._show_action(
+                    "Resubmit…",
+                    "The first task may exist and may be billed: asks before creating another",
+                )
         elif job.phase in ("failed", "error"):
             self._problem.value = (
                 f"<div style='color:#cf222e'>{html.escape(job.error_message)}</div>"
@@ -136,17 +156,33 @@ class TaskCard(widgets.VBox):
         else:
             self._problem.value = ""
             self._action.layout.display = "none"
+            self._cancel.layout.display = "none"
+            self._confirming = False
 
     def _show_action(self, label: str, tooltip: str) -> None:
         self._action.description = label
         self._action.tooltip = tooltip
-        self._action.icon = "redo" if label == "Resubmit" else "play"
-        self._action.button_style = "warning" if label == "Resubmit" else "info"
+        self._action.icon = "play" if label == "Resume" else "redo"
+        self._action.button_style = {"Resume": "info", CONFIRM_RESUBMIT: "danger"}.get(
+            label, "warning"
+        )
         self._action.layout.display = ""
+        self._cancel.layout.display = "" if label == CONFIRM_RESUBMIT else "none"
 
     def _act(self, _: Any) -> None:
+        label = self._action.description
+        if label == "Resubmit…":
+            # After an unknown outcome the first task may exist: resubmitting takes a second,
+            # deliberate click on a button that says what it costs.
+            self._confirming = True
+            self._show_action(
+                CONFIRM_RESUBMIT, "Creates and bills a new task even if the first one exists"
+            )
+            return
+        self._confirming = False
         self._action.layout.display = "none"
-        if self._action.description == "Resume":
+        self._cancel.layout.display = "none"
+        if label == "Resume":
             self.job.resume()
             return
         new_job = self.job.resubmit()
@@ -154,6 +190,10 @@ class TaskCard(widgets.VBox):
             self._on_resubmit(new_job)
         else:
             show_card(new_job)
+
+    def _cancel_confirm(self, _: Any) -> None:
+        self._confirming = False
+        self._render(self.job)
 
     def static_text(self) -> str:
         """The card as one line of text, for front ends that cannot show widgets."""
@@ -192,6 +232,21 @@ def _header_html(job: Job) -> str:
         f"<span class='omni-mode' style='font-weight:bold;margin-right:8px'>{html.escape(mode)}"
         f"</span><span class='omni-prompt' title='{html.escape(job.prompt)}'>"
         f"{html.escape(_excerpt(job))}</span></div>"
+    )
+
+
+def _unknown_outcome_html(error: OutcomeUnknownError) -> str:
+    which = (
+        f"Task <code class='omni-task-id'>{html.escape(error.task_id)}</code>"
+        if error.task_id
+        else "A task"
+    )
+    return (
+        f"<div style='color:#cf222e'><b class='omni-unknown'>Outcome unknown.</b> {which} may "
+        "exist and may be billed: the request reached the service but no clear answer came "
+        "back, so nothing was sent again.<br><span class='omni-advice'>What to do: check your "
+        "dashboard (or wait a minute) before resubmitting; a resubmit creates another task.</span>"
+        f"<div style='color:#57606a;font-size:12px'>{html.escape(str(error))}</div></div>"
     )
 
 

@@ -15,11 +15,15 @@ from ._server import Sandbox
 from ._state import DEFAULT_SPEED, DEFAULT_TTL
 
 EPILOG = f"""\
-fault SPEC is kind[:key=value,...], kind one of rate_limit, server_error, drop, malformed, latency,
-keys on=create|query|both|download|any, count=N, every=N, rate=P, retry_after=S (rate_limit),
-seconds=S (latency), after=true (drop: process first), body=truncated|text (malformed). Examples:
+fault SPEC is kind[:key=value,...], kind one of rate_limit, server_error, drop, malformed, truncate,
+html, latency; keys on=create|query|both|download|any, count=N, every=N, rate=P, retry_after=S
+(rate_limit), seconds=S (latency), after=true (drop, server_error: process first),
+body=truncated|text (malformed), content_length=false (truncate: send none). Examples:
   --fault rate_limit:on=create,count=2,retry_after=1   the next 2 creates get 429
   --fault server_error:on=query,every=5                 every 5th query gets 500
+  --fault server_error:on=create,count=1,after=true     the next create makes its task, then 500
+  --fault truncate:on=download,content_length=false     downloads are cut in half, no length
+  --fault html:on=download,every=3                      every 3rd download is a proxy's HTML page
   --fault latency:seconds=0.5                           every API request waits 0.5 s
 
 Special keys: {", ".join(f"{key} -> {status}" for key, status in SPECIAL_KEYS.items())}.

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, get_args
 
-Kind = Literal["rate_limit", "server_error", "drop", "malformed", "latency"]
+Kind = Literal["rate_limit", "server_error", "drop", "malformed", "truncate", "html", "latency"]
 Target = Literal["create", "query", "both", "download", "any"]
 Endpoint = Literal["create", "query", "download"]
 MalformedBody = Literal["truncated", "text"]
@@ -34,15 +34,20 @@ class Fault:
     """One misbehaviour rule.
 
     kind: rate_limit (429), server_error (500), drop (close the connection without a response),
-        malformed (the real status with a truncated JSON or plain-text body), latency (delay).
+        malformed (the real status with a truncated JSON or plain-text body), truncate (the real
+        answer cut in half, e.g. a video download cut short), html (a proxy's HTML page with
+        200; the request never reaches the service), latency (delay).
     on: create, query, both (create and query; the default), download, or any.
     count / every / rate: fire for the next N matching requests, on every N-th, or with
         probability p; with none of them the rule always fires.
     retry_after: rate_limit only, seconds sent in a Retry-After header.
     seconds: latency only, the delay.
-    after: drop only; when true the request is processed first (a create makes its task) and the
-        response is lost, as when a connection dies on the way back.
+    after: drop and server_error; when true the request is processed first (a create makes its
+        task) and then the response is lost (drop) or replaced by a 500 naming the task
+        (server_error), as when a connection or a gateway fails on the way back.
     body: malformed only; "truncated" (the real JSON cut in half) or "text" (a proxy's text page).
+    content_length: truncate only; true sends a Content-Length matching the cut body, false
+        sends none (chunked), so only the body itself can show it is incomplete.
     """
 
     kind: Kind
@@ -54,6 +59,7 @@ class Fault:
     seconds: float = 0.0
     after: bool = False
     body: MalformedBody = "truncated"
+    content_length: bool = True
     seen: int = field(default=0, compare=False)
     fired: int = field(default=0, compare=False)
 
@@ -81,6 +87,9 @@ class Fault:
             raise ValueError("a latency fault needs seconds > 0")
         if self.body not in get_args(MalformedBody):
             raise ValueError(f"body must be 'truncated' or 'text', got {self.body!r}")
+        for name in ("after", "content_length"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Fault:
@@ -174,9 +183,10 @@ class Faults:
         count: int | None = None,
         every: int | None = None,
         rate: float | None = None,
+        after: bool = False,
     ) -> Fault:
-        """Answer 500 with the endpoint's internal_error body."""
-        return self.add(Fault("server_error", on, count, every, rate))
+        """Answer 500 with the endpoint's internal_error body (after processing it if `after`)."""
+        return self.add(Fault("server_error", on, count, every, rate, after=after))
 
     def drop(
         self,
@@ -201,6 +211,29 @@ class Faults:
     ) -> Fault:
         """Process the request but garble the response body."""
         return self.add(Fault("malformed", on, count, every, rate, body=body))
+
+    def truncate(
+        self,
+        *,
+        on: Target = "download",
+        count: int | None = None,
+        every: int | None = None,
+        rate: float | None = None,
+        content_length: bool = True,
+    ) -> Fault:
+        """Process the request but send only the first half of the answer's body."""
+        return self.add(Fault("truncate", on, count, every, rate, content_length=content_length))
+
+    def html(
+        self,
+        *,
+        on: Target = "download",
+        count: int | None = None,
+        every: int | None = None,
+        rate: float | None = None,
+    ) -> Fault:
+        """Answer 200 with a proxy's HTML page instead of passing the request on."""
+        return self.add(Fault("html", on, count, every, rate))
 
     def latency(
         self,

@@ -26,6 +26,11 @@ PROXY_TEXT = (
     b"upstream connect error or disconnect/reset before headers. "
     b"reset reason: connection termination"
 )
+PROXY_HTML = (
+    b"<!DOCTYPE html>\n<html><head><title>Network login</title></head><body>"
+    b"<h1>Please sign in to continue</h1><p>This network requires you to accept the terms of "
+    b"use before you can browse.</p></body></html>\n"
+)
 
 
 def endpoint_of(method: str, path: str) -> Endpoint | None:
@@ -73,9 +78,15 @@ class WireMiddleware:
             fault = decision.fault if decision else None
             if fault is None or endpoint is None:
                 await self.app(scope, receive, watch)
+            elif fault.kind == "server_error" and fault.after:
+                made = await _process(self.app, scope, receive)
+                await _refuse(fault, endpoint, scope, watch, _task_id(made))
             elif fault.kind in ("rate_limit", "server_error"):
                 await _drain(receive)
                 await _refuse(fault, endpoint, scope, watch)
+            elif fault.kind == "html":
+                await _drain(receive)
+                await _proxy_page(scope, watch)
             elif fault.kind == "drop":
                 await self._drop(scope, receive, lambda: log(0), after=fault.after)
             else:
@@ -112,32 +123,63 @@ class WireMiddleware:
 
     async def _garble(self, scope: Scope, receive: Receive, send: Send, fault: Fault) -> None:
         """Process the request, then send its status with a truncated or non-JSON body."""
-        start: Message | None = None
-        chunks: list[bytes] = []
-
-        async def capture(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                start = message
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
-        await self.app(scope, receive, capture)
-        if start is None:
+        made = await _process(self.app, scope, receive)
+        if made is None:
             return
-        body = b"".join(chunks)
+        start, body = made
         headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
-        if fault.body == "text":
+        if fault.kind == "truncate":
+            body = body[: len(body) // 2]
+        elif fault.body == "text":
             body = PROXY_TEXT
             headers = [(k, v) for k, v in headers if k.lower() != b"content-type"]
             headers.append((b"content-type", b"text/plain; charset=utf-8"))
         else:
             body = body[: len(body) // 2]
-        headers.append((b"content-length", str(len(body)).encode()))
+        if fault.kind != "truncate" or fault.content_length:
+            headers.append((b"content-length", str(len(body)).encode()))
         if scope["method"] == "HEAD":
             body = b""
         await send({"type": "http.response.start", "status": start["status"], "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+async def _process(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[Message, bytes] | None:
+    """Let the routes handle the request; keep their answer (start message and body) unsent."""
+    start: Message | None = None
+    chunks: list[bytes] = []
+
+    async def capture(message: Message) -> None:
+        nonlocal start
+        if message["type"] == "http.response.start":
+            start = message
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, capture)
+    return None if start is None else (start, b"".join(chunks))
+
+
+def _task_id(made: tuple[Message, bytes] | None) -> str | None:
+    """The id of the task a create just made, if its answer was a task."""
+    if made is None or made[0]["status"] != 200:
+        return None
+    try:
+        task_id = json.loads(made[1]).get("id")
+    except (ValueError, AttributeError):
+        return None
+    return task_id if isinstance(task_id, str) else None
+
+
+async def _proxy_page(scope: Scope, send: Send) -> None:
+    headers = [
+        (b"content-type", b"text/html; charset=utf-8"),
+        (b"content-length", str(len(PROXY_HTML)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send(
+        {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else PROXY_HTML}
+    )
 
 
 async def _drain(receive: Receive) -> None:
@@ -148,13 +190,19 @@ async def _drain(receive: Receive) -> None:
             return
 
 
-async def _refuse(fault: Fault, endpoint: Endpoint, scope: Scope, send: Send) -> None:
+async def _refuse(
+    fault: Fault, endpoint: Endpoint, scope: Scope, send: Send, task_id: str | None = None
+) -> None:
+    """Answer 429 or 500 in the endpoint's error shape; a 500 after a create names its task."""
     status = 429 if fault.kind == "rate_limit" else 500
     if endpoint == "download":
         body = storage_error(status, scope["path"]).encode()
         content_type = b"application/xml"
     else:
-        body = json.dumps(vendor_error(endpoint, status)).encode()
+        error = vendor_error(endpoint, status)
+        if task_id is not None:
+            error["error"]["message"] += f" (upstream failed after creating task {task_id})"
+        body = json.dumps(error).encode()
         content_type = b"application/json"
     headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
     if fault.retry_after is not None:
