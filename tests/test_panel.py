@@ -18,8 +18,8 @@ import pytest
 from PIL import Image
 
 import omni_widgets
-from omni_widgets import Panel
-from omni_widgets.notebook.card import TaskCard
+from omni_widgets import OutcomeUnknownError, Panel
+from omni_widgets.notebook.card import CONFIRM_RESUBMIT, TaskCard
 from omni_widgets.notebook.connection import Connection
 from omni_widgets.notebook.jobs import Job
 from omni_widgets.sandbox import Sandbox
@@ -292,6 +292,51 @@ def test_failure_shows_code_advice_and_resubmit_is_explicit(panel: Panel) -> Non
     assert again is not job and again.request == job.request
     assert [c.job for c in panel.cards.children] == [again, job]
     assert shown._action.layout.display == "none"
+
+
+@pytest.mark.parametrize("after_5xx", [True, False], ids=["5xx-after-create", "dropped-answer"])
+def test_unknown_outcome_warns_of_billing_and_resubmit_takes_two_clicks(
+    panel: Panel, sandbox: Sandbox, after_5xx: bool
+) -> None:
+    if after_5xx:
+        sandbox.faults.server_error(on="create", count=1, after=True)
+    else:
+        sandbox.faults.drop(on="create", count=1, after=True)
+    before = len(sandbox.created_task_ids)
+    panel.prompt.value = "a lighthouse at dusk"
+
+    async def run() -> tuple[Job, Job]:  # one loop throughout, as in a kernel
+        panel.generate_button.click()
+        job = await _finish(panel.jobs[0])
+        assert job.phase == "error" and isinstance(job.error, OutcomeUnknownError)
+        assert len(sandbox.created_task_ids) == before + 1, "the first task exists"
+        shown = card(panel)
+        problem = shown._problem.value
+        assert "Outcome unknown" in problem and "may exist and may be billed" in problem
+        made = sandbox.created_task_ids[-1]
+        assert (made in problem) is after_5xx
+        assert job.error.task_id == (made if after_5xx else None)
+        assert (shown._action.description, shown._action.layout.display) == ("Resubmit…", "")
+        assert shown._cancel.layout.display == "none"
+
+        shown._action.click()  # the first click only asks
+        assert shown._action.description == "Yes, create another task (may bill twice)"
+        assert shown._action.description == CONFIRM_RESUBMIT
+        assert shown._cancel.layout.display == "" and len(panel.jobs) == 1
+        shown._cancel.click()  # changing one's mind leaves things as they were
+        assert (shown._action.description, shown._cancel.layout.display) == ("Resubmit…", "none")
+        assert len(panel.jobs) == 1 and len(sandbox.created_task_ids) == before + 1
+
+        shown._action.click()
+        assert len(panel.jobs) == 1, "still only asking"
+        shown._action.click()
+        assert shown._action.layout.display == "none" and shown._cancel.layout.display == "none"
+        return job, await _finish(panel.jobs[0])
+
+    job, again = asyncio.run(run())
+    assert again is not job and again.request == job.request
+    assert again.phase == "completed", again.error_message
+    assert len(panel.jobs) == 2 and len(sandbox.created_task_ids) == before + 2
 
 
 def test_retry_notice_is_shown_on_the_card(panel: Panel, sandbox: Sandbox) -> None:
