@@ -211,14 +211,6 @@ def sidecar_json(task: Task, video: Path, size: int, sha256: str) -> str:
     return json.dumps(record, indent=2) + "\n"
 
 
-def write_sidecar(task: Task, video: Path) -> Path:
-    """Write (atomically) the sidecar of a video already in place."""
-    path = sidecar_path(video)
-    text = sidecar_json(task, video, video.stat().st_size, file_sha256(video))
-    os.replace(_write_temp(path, text), path)
-    return path
-
-
 def disk_error(task_id: str, target: Path, exc: OSError) -> DownloadError:
     """A DownloadError naming the path the disk refused and why."""
     where = exc.filename if exc.filename and ".part" not in str(exc.filename) else target

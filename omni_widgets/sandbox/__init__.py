@@ -11,9 +11,10 @@ models, validating requests from the vendor's documents, and result videos at `/
 - Keys: any non-empty bearer key works; `sk-sandbox-401`, `-402`, `-403` always get that error.
 - Business failures: put `[[fail:<code>]]` in the prompt (any code from the vendor's list, e.g.
   `[[fail:content_policy_violation]]`); the task goes pending, processing, then failed.
-- Faults: `sb.faults.rate_limit(on="create", count=2, retry_after=1)`, `.server_error(...)`,
-  `.drop(...)`, `.malformed(...)`, `.latency(seconds, ...)`, `.clear()`; or over HTTP with
-  `GET/POST/DELETE /_sandbox/faults` (see `Fault` for the options).
+- Faults: `sb.faults.rate_limit(on="create", count=2, retry_after=1)`, `.server_error(...)`
+  (`after=True`: create the task, then answer 500), `.drop(...)`, `.malformed(...)`,
+  `.truncate(on="download")`, `.html(on="download")`, `.latency(seconds, ...)`, `.clear()`; or
+  over HTTP with `GET/POST/DELETE /_sandbox/faults` (see `Fault` for the options).
 - Counting: `sb.requests`, `sb.created_task_ids`, `sb.callback_attempts`, `sb.reset_log()`; via
   HTTP `GET/DELETE /_sandbox/log`. `GET/POST /_sandbox/config` reads or sets speed and ttl.
 
