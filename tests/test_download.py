@@ -14,6 +14,8 @@ from typing import IO, Any
 import httpx
 import pytest
 from _mock import MP4, Script, client, completed
+from hypothesis import given
+from hypothesis import strategies as st
 
 from omni_widgets import DownloadError, Task
 from omni_widgets.core import download
@@ -74,6 +76,17 @@ def test_complete_files_pass(data: bytes) -> None:
 def test_incomplete_or_foreign_files_fail(data: bytes, words: str) -> None:
     found = problem(data)
     assert found is not None and words in found
+
+
+@given(st.binary(max_size=300))
+def test_any_bytes_get_an_answer_not_an_exception(data: bytes) -> None:
+    found = problem(data)
+    assert found is None or isinstance(found, str)
+
+
+@given(st.integers(min_value=0, max_value=len(MP4) - 1))
+def test_every_cut_of_a_whole_file_is_caught(keep: int) -> None:
+    assert problem(MP4[:keep]) is not None
 
 
 def test_verify_mp4_reads_a_path(tmp_path: Path) -> None:

@@ -114,3 +114,9 @@ def test_an_id_cut_short_at_the_end_of_an_answer_is_not_found(task_id: str, keep
     assert find_task_id('{"id": "' + task_id[:keep]) is None
     assert find_task_id('{"id": "' + task_id) is None
     assert find_task_id('{"id": "' + task_id + '"') == task_id
+
+
+@given(st.text(max_size=300))
+def test_whatever_an_answer_says_only_a_whole_id_is_found(text: str) -> None:
+    found = find_task_id(text)
+    assert found is None or (is_task_id(found) and found in text)
