@@ -51,7 +51,7 @@ def task() -> Task:
         FTYP + box(b"moov", b"x" * 10) + box(b"mdat", b"v" * 100),
         FTYP + box(b"mdat", b"v" * 100, large=True) + box(b"moov"),
         FTYP + box(b"moov", b"i" * 4) + box(b"mdat", b"v" * 50, to_end=True),
-        FTYP + box(b"free") + box(b"moov") + box(b"\xa9xyz", b"meta"),
+        FTYP + box(b"free") + box(b"moov") + box(b"mdat") + box(b"\xa9xyz", b"meta"),
     ],
 )
 def test_complete_files_pass(data: bytes) -> None:
@@ -66,6 +66,7 @@ def test_complete_files_pass(data: bytes) -> None:
         (MP4[:100], "cut short: the 'mdat' box at byte 40 needs 208 bytes but only 60 remain"),
         (MP4[:44], "cut inside a box header"),
         (FTYP + box(b"mdat", b"v" * 100), "no moov box"),
+        (FTYP + box(b"moov", b"i" * 8), "no mdat box"),
         (FTYP + box(b"moov") + box(b"mdat", b"v" * 10)[:-1], "cut short"),
         (FTYP + box(b"moov") + struct.pack(">I4s", 1, b"mdat") + b"\x00\x00", "header"),
         (FTYP + box(b"moov") + b"\x00\x00\x00\x10\x00\x01\x02\x03" + b"z" * 8, "garbage"),
@@ -171,6 +172,18 @@ def test_a_spoilt_saved_file_is_downloaded_again(tmp_path: Path, spoil: Any) -> 
     assert c.download(task(), tmp_path) == path
     assert script.count("GET", "cdn.test") == 2
     assert path.read_bytes() == MP4 and download.saved_problem(TID, path) is None
+
+
+def test_a_sidecar_without_sha256_is_checked_on_size_and_boxes(tmp_path: Path) -> None:
+    c = client(Script(downloads=[httpx.Response(200, content=MP4)]))
+    path = c.download(task(), tmp_path)
+    sidecar = path.with_suffix(".json")
+    record = json.loads(sidecar.read_text())
+    del record["sha256"]
+    sidecar.write_text(json.dumps(record))
+    assert download.saved_problem(TID, path) is None
+    path.write_bytes(MP4[:-1])
+    assert "bytes but its sidecar says" in (download.saved_problem(TID, path) or "")
 
 
 def test_a_spoilt_file_of_an_unfinished_task_is_not_passed_off(tmp_path: Path) -> None:

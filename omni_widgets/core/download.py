@@ -55,7 +55,8 @@ def sidecar_path(video: Path) -> Path:
 def saved_problem(task_id: str, video: Path) -> str | None:
     """Why the file at ``video`` is not a verified copy of this task's video, or None if it is.
 
-    Verified means: its sidecar names the task, and the size, the MP4 boxes and the sha256 match.
+    Verified means: its sidecar names the task, and the size, the MP4 boxes and the sha256 match
+    (a sidecar written before sha256 was recorded is checked on size and boxes alone).
     """
     try:
         record = json.loads(sidecar_path(video).read_text(encoding="utf-8"))
@@ -70,13 +71,13 @@ def saved_problem(task_id: str, video: Path) -> str | None:
     if record.get("bytes") != size:
         return f"it has {size} bytes but its sidecar says {record.get('bytes')}"
     problem = verify_mp4(video)
-    if problem:
+    if problem or "sha256" not in record:  # sidecars of earlier versions had no sha256
         return problem
     try:
         digest = file_sha256(video)
     except OSError as exc:
         return f"it cannot be read ({_cause(exc)})"
-    if record.get("sha256") != digest:
+    if record["sha256"] != digest:
         return "its sha256 differs from the one in its sidecar"
     return None
 

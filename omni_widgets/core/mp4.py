@@ -1,4 +1,5 @@
-"""Is an MP4 file whole? Its top-level boxes must account for every byte and include a ``moov``.
+"""Is an MP4 file whole? Its top-level boxes must account for every byte and include a ``moov``
+(the index) and an ``mdat`` (the data).
 
 A download cut short, or a proxy's HTML page served with 200, fails this check, whereas looking at
 the first bytes alone would pass a video cut in half. Reading only the box headers keeps it cheap:
@@ -60,6 +61,9 @@ def mp4_problem(file: BinaryIO, size: int) -> str | None:
         offset += length
     if b"moov" not in types:
         return "no moov box (the video's index is missing: the file is incomplete)"
+    if b"mdat" not in types:
+        # A file cut exactly after its moov box (moov first, as in faststart files) ends here.
+        return "no mdat box (the video's data is missing: the file is incomplete)"
     return None
 
 
