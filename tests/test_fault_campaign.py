@@ -208,8 +208,8 @@ def test_fault_campaign(sandbox: Sandbox, tmp_path: Path) -> None:
     for task_id in created:
         outcome = by_index[request_of[task_id]]
         if task_id in known_ids:
-            assert outcome.task_id == task_id, (task_id, outcome)
-            assert outcome.state, outcome
+            assert outcome.task_id in (task_id, None), (task_id, outcome)
+            assert outcome.state or task_id in client_tasks, outcome
         elif outcome.unknown_without_id:
             told_may_exist += 1
         else:
