@@ -215,6 +215,15 @@ def test_create_5xx_is_one_post_and_unknown_outcome(status: int) -> None:
     assert "not sent again" in str(exc.value)
 
 
+def test_redirected_create_is_not_followed_nor_sent_again() -> None:
+    # Following a 307/308 would re-send the create's body: a second billed task.
+    moved = httpx.Response(307, headers={"Location": f"{BASE}/elsewhere"})
+    script = Script(posts=[moved, created()])
+    with pytest.raises(OutcomeUnknownError):
+        client(script).submit(REQUEST)
+    assert script.count("POST") == 1
+
+
 def test_create_5xx_naming_its_task_carries_the_id() -> None:
     script = Script(posts=[error(502, message=f"upstream failed after creating task {TID}")])
     with pytest.raises(OutcomeUnknownError) as exc:

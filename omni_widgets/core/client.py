@@ -146,7 +146,7 @@ class OmniClient(_BaseClient):
         super().__init__(
             api_key, base_url, timeout=timeout, max_retries=max_retries, poll_interval=poll_interval
         )
-        self._http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=True)
+        self._http = httpx.Client(timeout=timeout, transport=transport)
         self._sleep: Callable[[float], None] = time.sleep
 
     def submit(self, request: Request, *, on_update: OnUpdate | None = None) -> Task:
@@ -215,7 +215,8 @@ class OmniClient(_BaseClient):
     def _send(self, action: Send) -> httpx.Response:
         if action.sink is None:
             return self._http.send(action.request)
-        response = self._http.send(action.request, stream=True)
+        # Only video URLs follow redirects: a followed 307 would re-send a create's body.
+        response = self._http.send(action.request, stream=True, follow_redirects=True)
         try:
             if response.status_code == 200:
                 action.sink.start()
@@ -244,7 +245,7 @@ class AsyncOmniClient(_BaseClient):
         super().__init__(
             api_key, base_url, timeout=timeout, max_retries=max_retries, poll_interval=poll_interval
         )
-        self._http = httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=True)
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
         self._sleep: Callable[[float], Any] = asyncio.sleep
 
     async def submit(self, request: Request, *, on_update: OnUpdate | None = None) -> Task:
@@ -344,7 +345,7 @@ class AsyncOmniClient(_BaseClient):
     async def _send(self, action: Send) -> httpx.Response:
         if action.sink is None:
             return await self._http.send(action.request)
-        response = await self._http.send(action.request, stream=True)
+        response = await self._http.send(action.request, stream=True, follow_redirects=True)
         try:
             if response.status_code == 200:
                 action.sink.start()
