@@ -261,8 +261,9 @@ class _BaseClient:
         path = yield from self._recorded_download(task, dest)
         return Result(task, path)
 
-    def _resume_plan(self) -> tuple[list[LedgerRecord], list[ResumeOutcome]]:
-        """This base URL's unfinished tasks: those to watch, and those settled without asking."""
+    def resumable(self) -> tuple[list[LedgerRecord], list[ResumeOutcome]]:
+        """This base URL's unfinished recorded tasks that can still be watched, and outcomes for
+        those that cannot (an expired URL, a create with no task id), recorded as such."""
         if self._ledger is None:
             return [], []
         records = self._record(
@@ -380,7 +381,7 @@ class OmniClient(_BaseClient):
         what became of each task, and records it: "saved" with the path, or a final state such
         as "expired", "failed", "not found", or "unknown" (no task id: check your dashboard).
         """
-        watch, outcomes = self._resume_plan()
+        watch, outcomes = self.resumable()
         for record in watch:
             outcomes.append(self._run(self._resume(record, dest, timeout), on_update))
         return outcomes
@@ -494,7 +495,7 @@ class AsyncOmniClient(_BaseClient):
     ) -> list[ResumeOutcome]:
         """Watch and save every unfinished task of this base URL (several at once); see
         :meth:`OmniClient.resume_pending`."""
-        watch, outcomes = self._resume_plan()
+        watch, outcomes = self.resumable()
         gate = asyncio.Semaphore(RESUME_CONCURRENCY)
 
         async def one(record: LedgerRecord) -> ResumeOutcome:
