@@ -4,6 +4,7 @@ several processes writing at once, and resume_pending against the sandbox."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import json
 import logging
@@ -250,6 +251,19 @@ def test_an_unknown_outcome_is_kept_as_unknown(ledger: Ledger) -> None:
     [outcome] = c.resume_pending()
     assert (outcome.task_id, outcome.state) == (None, "unknown")
     assert "dashboard" in outcome.message
+
+
+def test_a_create_interrupted_in_flight_is_unknown(ledger: Ledger) -> None:
+    def interrupted(request: httpx.Request) -> httpx.Response:
+        raise KeyboardInterrupt  # the user stopped the cell while the create was out
+
+    c = client(Script(posts=[interrupted]), ledger=ledger)
+    with pytest.raises(KeyboardInterrupt):
+        c.submit(TextToVideo("a kite"))
+    gc.collect()  # the abandoned operation closes, and says so
+    [record] = c.history()
+    assert record.status == "unknown" and record.task_id is None
+    assert record.error is not None and "in flight" in record.error
 
 
 def test_an_unknown_outcome_keeps_an_id_the_error_carries(ledger: Ledger) -> None:

@@ -311,7 +311,11 @@ def _create_outcome(exc: BaseException) -> tuple[str, str]:
         return "rejected", text  # raised only when nothing reached the service
     if isinstance(exc, OmniError):
         return "unknown", text
-    return "unknown", f"stopped while the create was in flight ({type(exc).__name__})"
+    cause = "interrupted or cancelled" if isinstance(exc, GeneratorExit) else type(exc).__name__
+    return "unknown", (
+        f"stopped ({cause}) while the create was in flight: a task may exist and be billed; "
+        "check your dashboard before resubmitting"
+    )
 
 
 class OmniClient(_BaseClient):
