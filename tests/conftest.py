@@ -50,9 +50,10 @@ def _isolated_ledger(
 
 
 @pytest.fixture
-def kernel() -> Iterator[Kernel]:
-    """A started ipykernel (scrubbed env, see ``sanitized_env``), shut down after the test."""
-    with Kernel() as k:
+def kernel(_isolated_ledger: Path) -> Iterator[Kernel]:
+    """A started ipykernel (scrubbed env, see ``sanitized_env``; the test's own task ledger),
+    shut down after the test."""
+    with Kernel(env={"OMNI_LEDGER": str(_isolated_ledger)}) as k:
         yield k
 
 
