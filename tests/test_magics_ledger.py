@@ -190,3 +190,16 @@ def test_a_new_panel_shows_and_saves_what_an_earlier_session_left(
     later = earlier_session(sandbox, 1)
     assert Panel(connection=connection).jobs == []  # no running loop: nothing could watch it
     assert [r.task_id for r in ledger.records(unfinished=True)] == later
+
+
+def test_config_names_the_ledger(
+    ip: InteractiveShell,
+    _isolated_ledger: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    omni(ip, "config")
+    assert f"ledger    {_isolated_ledger} (from OMNI_LEDGER)" in capsys.readouterr().out
+    monkeypatch.setenv("OMNI_LEDGER", "off")
+    omni(ip, "config")
+    assert "ledger    off (from OMNI_LEDGER)" in capsys.readouterr().out

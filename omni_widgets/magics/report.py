@@ -145,8 +145,15 @@ def config_report(
         "          change with %config OmniMagics.duration = 6 (also aspect_ratio, out, wait),",
         "          or c.OmniMagics.duration = 6 in ipython_config.py; options on a line win",
         f"videos    saved under {folder.expanduser().resolve()}",
+        _ledger_line(settings),
     ]
     return "\n".join(lines)
+
+
+def _ledger_line(settings: Settings) -> str:
+    if settings.ledger is None:
+        return f"ledger    off (from {_source(settings.ledger_source)}): tasks are not recorded"
+    return f"ledger    {settings.ledger} (from {_source(settings.ledger_source)})"
 
 
 def _source(name: str) -> str:
