@@ -124,6 +124,13 @@ def test_a_newer_schema_is_refused_and_the_operation_goes_on(
     assert KEY not in caplog.text
 
 
+def test_a_file_that_is_not_a_ledger_is_named_in_the_error(tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite3"
+    path.write_text("shopping list: eggs, milk, and a great deal more text than a header")
+    with pytest.raises(ledger_module.LedgerError, match=r"cannot use the task ledger .*notes"):
+        Ledger(path).records()
+
+
 # --- where the ledger is ----------------------------------------------------------------------
 
 

@@ -383,7 +383,12 @@ class Ledger:
     def _connection(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             if self._db is None or self._pid != os.getpid():  # a forked child opens its own
-                self._db = self._open()
+                try:
+                    self._db = self._open()
+                except (sqlite3.Error, OSError) as exc:
+                    raise LedgerError(
+                        f"cannot use the task ledger {self.path}: {type(exc).__name__}: {exc}"
+                    ) from None
                 self._pid = os.getpid()
             yield self._db
 
