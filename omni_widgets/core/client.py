@@ -56,7 +56,7 @@ RESUME_CONCURRENCY = 8
 
 
 class _BaseClient:
-    """Settings, request building and the task history shared by both clients."""
+    """Settings, request building, the task history and the ledger shared by both clients."""
 
     def __init__(
         self,
