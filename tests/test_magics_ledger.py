@@ -88,7 +88,15 @@ def test_list_shows_every_session_newest_first_with_filters(
     assert listed(ip, capsys, "--today") == ["task-d-failed", "task-c-saved", "task-b-processing"]
     assert listed(ip, capsys, "--failed --today") == ["task-d-failed"]
     omni(ip, "list --unfinished")
-    assert "2 unfinished: %omni resume watches and saves them all" in capsys.readouterr().out
+    assert "2 unfinished: %omni resume watches and saves those of the service" in (
+        capsys.readouterr().out
+    )
+    ledger.record_task("http://127.0.0.1:8765", Task(id="task-e-other", status="pending"))
+    omni(ip, "list --unfinished")
+    header, *rows = capsys.readouterr().out.splitlines()
+    assert header.split() == ["ID", "KIND", "STATUS", "CREATED", "SERVICE", "FILE", "PROMPT"]
+    assert rows[0].split()[0] == "task-e-other" and "127.0.0.1:8765" in rows[0]
+    assert "elsewhere" in rows[1]
 
 
 def test_list_with_nothing_recorded_says_how_to_start(

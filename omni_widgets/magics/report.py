@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ..core.download import DEFAULT_OUTPUT_DIR
 from ..core.ledger import LedgerRecord
@@ -82,18 +83,25 @@ def _aligned(rows: Sequence[Sequence[str]]) -> list[str]:
 
 
 def ledger_table(records: Sequence[LedgerRecord], *, what: str = "tasks") -> str:
-    """Recorded tasks of every session, newest first, as an aligned table, with what to do next."""
+    """Recorded tasks of every session, newest first, as an aligned table, with what to do next.
+
+    A SERVICE column appears when the tasks come from more than one service (base URL).
+    """
     if not records:
         return f"No recorded {what}. Start one with: %omni a red kite over the sea"
-    rows = [("ID", "KIND", "STATUS", "CREATED", "FILE", "PROMPT")]
+    services = len({r.base_url for r in records}) > 1
+    head = ["ID", "KIND", "STATUS", "CREATED", *(["SERVICE"] if services else []), "FILE"]
+    rows = [(*head, "PROMPT")]
     for record in records:
         kind = MODELS.get(record.model or "")
+        where = [urlsplit(record.base_url).netloc or record.base_url] if services else []
         rows.append(
             (
                 record.task_id or "(no id)",
                 kind.__name__ if kind else (record.model or "?"),
                 record.status,
                 dt.datetime.fromtimestamp(record.created_at).strftime("%Y-%m-%d %H:%M"),
+                *where,
                 str(record.path) if record.path else "-",
                 _excerpt(record.prompt),
             )
@@ -102,7 +110,9 @@ def ledger_table(records: Sequence[LedgerRecord], *, what: str = "tasks") -> str
     resumable = sum(1 for r in records if r.unfinished and r.task_id)
     lost = sum(1 for r in records if r.status == "unknown" and not r.task_id)
     if resumable:
-        lines.append(f"{resumable} unfinished: %omni resume watches and saves them all")
+        lines.append(
+            f"{resumable} unfinished: %omni resume watches and saves those of the service in use"
+        )
     if lost:
         lines.append(
             f"{lost} create(s) with an unknown outcome and no id: a task may exist and be "
