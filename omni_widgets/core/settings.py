@@ -40,7 +40,7 @@ class Secret:
 
 @dataclass(frozen=True)
 class Settings:
-    """The effective key, base URL and where each came from."""
+    """The effective key, base URL and task ledger file, and where each came from."""
 
     api_key: Secret | None
     key_source: str
