@@ -32,8 +32,10 @@ from .core.errors import (
     ValidationError,
     WaitTimeoutError,
 )
+from .core.ledger import Ledger, LedgerRecord
 from .core.requests import ImageToVideo, ReferenceToVideo, Request, TextToVideo, VideoEdit
 from .core.result import Result
+from .core.resume import ResumeOutcome
 from .core.retry import RetryNotice
 from .core.task import Task, TaskError
 
@@ -73,6 +75,8 @@ __all__ = [
     "ImageToVideo",
     "InsufficientQuotaError",
     "InvalidRequestError",
+    "Ledger",
+    "LedgerRecord",
     "MissingAPIKeyError",
     "NotFoundError",
     "OmniClient",
@@ -86,6 +90,7 @@ __all__ = [
     "ReferenceToVideo",
     "Request",
     "Result",
+    "ResumeOutcome",
     "RetryNotice",
     "ServerError",
     "Task",

@@ -39,10 +39,21 @@ def pytest_runtest_makereport(
     return report
 
 
+@pytest.fixture(autouse=True)
+def _isolated_ledger(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Every test records its tasks in a ledger of its own, in a temp dir, never in the repo."""
+    path = tmp_path_factory.mktemp("ledger") / "omni-tasks.sqlite3"
+    monkeypatch.setenv("OMNI_LEDGER", str(path))
+    return path
+
+
 @pytest.fixture
-def kernel() -> Iterator[Kernel]:
-    """A started ipykernel (scrubbed env, see ``sanitized_env``), shut down after the test."""
-    with Kernel() as k:
+def kernel(_isolated_ledger: Path) -> Iterator[Kernel]:
+    """A started ipykernel (scrubbed env, see ``sanitized_env``; the test's own task ledger),
+    shut down after the test."""
+    with Kernel(env={"OMNI_LEDGER": str(_isolated_ledger)}) as k:
         yield k
 
 

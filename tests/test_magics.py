@@ -477,9 +477,9 @@ def test_list_and_status_show_this_sessions_tasks(
     omni(ip, "list")
     table = capsys.readouterr().out
     header, row = table.splitlines()[:2]
-    assert header.split() == ["ID", "KIND", "STATUS", "ELAPSED", "FILE", "PROMPT"]
+    assert header.split() == ["ID", "KIND", "STATUS", "CREATED", "FILE", "PROMPT"]
     assert row.startswith(result.task.id)
-    assert "TextToVideo" in row and "completed 100%" in row and str(result.path) in row
+    assert "TextToVideo" in row and " saved " in row and str(result.path.absolute()) in row
     assert row.endswith("a windmill at night")
     omni(ip, "status")
     newest = capsys.readouterr().out

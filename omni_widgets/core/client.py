@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable
@@ -13,7 +15,17 @@ from typing import Any, Self, TypeVar
 import httpx
 
 from .._version import __version__
-from .errors import TaskFailedError
+from .errors import (
+    APIError,
+    DownloadError,
+    NotFoundError,
+    OmniConnectionError,
+    OmniError,
+    OutcomeUnknownError,
+    TaskFailedError,
+    URLExpiredError,
+)
+from .ledger import EVOLINK, Ledger, LedgerRecord
 from .progress import default_reporter
 from .protocol import (
     Context,
@@ -29,17 +41,22 @@ from .protocol import (
 )
 from .requests import Request
 from .result import Result
+from .resume import NO_ID_ADVICE, ResumeOutcome, plan_resume, resume_op
 from .retry import RetryPolicy
 from .settings import Settings, resolve
 from .task import Task
 
+logger = logging.getLogger("omni_widgets")
+
 T = TypeVar("T")
 OnUpdate = Callable[[Update], None]
 Dest = str | os.PathLike[str] | None
+LedgerChoice = str | os.PathLike[str] | Ledger | bool | None
+RESUME_CONCURRENCY = 8
 
 
 class _BaseClient:
-    """Settings, request building and the task history shared by both clients."""
+    """Settings, request building, the task history and the ledger shared by both clients."""
 
     def __init__(
         self,
@@ -49,8 +66,18 @@ class _BaseClient:
         timeout: float = 30.0,
         max_retries: int = 5,
         poll_interval: float = 3.0,
+        ledger: LedgerChoice = None,
     ) -> None:
-        self._settings: Settings = resolve(api_key, base_url)
+        given, choice = (ledger, None) if isinstance(ledger, Ledger) else (None, ledger)
+        self._settings: Settings = resolve(api_key, base_url, choice)
+        if given is not None:
+            self._settings = dataclasses.replace(
+                self._settings, ledger=given.path, ledger_source="argument"
+            )
+        path = self._settings.ledger
+        self._ledger: Ledger | None = given or (Ledger(path) if path is not None else None)
+        self._ledger_seen: dict[str, tuple[Any, ...]] = {}
+        self._ledger_warned = False
         self.timeout = timeout
         self.max_retries = max_retries
         self.poll_interval = poll_interval
@@ -72,6 +99,27 @@ class _BaseClient:
         """Every task this client created or looked at, newest first, as last seen."""
         return list(reversed(self._history.values()))
 
+    @property
+    def ledger(self) -> Ledger | None:
+        """The task ledger this client writes to (None with ``ledger=False``)."""
+        return self._ledger
+
+    def history(
+        self,
+        status: str | list[str] | None = None,
+        unfinished: bool = False,
+        since: float | None = None,
+        limit: int | None = None,
+    ) -> list[LedgerRecord]:
+        """Recorded tasks of every session and process, newest first (empty without a ledger).
+
+        ``status`` is one status or a list; ``unfinished`` keeps tasks that may still give a
+        video not saved yet; ``since`` is a Unix time; ``limit`` caps the number of records.
+        """
+        if self._ledger is None:
+            return []
+        return self._ledger.records(status=status, unfinished=unfinished, since=since, limit=limit)
+
     def _build(self, method: str, path: str, **kwargs: Any) -> httpx.Request:
         key = self._settings.require_key()
         headers = {
@@ -87,7 +135,49 @@ class _BaseClient:
     def _note(self, item: Any) -> None:
         if isinstance(item, Task):
             known = self._history.pop(item.id, None)
-            self._history[item.id] = known.updated(item) if known else item
+            task = known.updated(item) if known else item
+            self._history[item.id] = task
+            self._record_task(task)
+
+    # --- the ledger: every write is logged on failure, never raised --------------------
+
+    def _record(self, what: str, write: Callable[[Ledger], T]) -> T | None:
+        if self._ledger is None:
+            return None
+        try:
+            return write(self._ledger)
+        except Exception as exc:
+            level = logging.DEBUG if self._ledger_warned else logging.WARNING
+            self._ledger_warned = True
+            logger.log(
+                level,
+                "task ledger %s: could not record %s (%s: %s); going on without it",
+                self._ledger.path,
+                what,
+                type(exc).__name__,
+                exc,
+            )
+            return None
+
+    def _record_task(self, task: Task) -> None:
+        """Write a task's state when its status, URL or error changed since the last write."""
+        seen = (task.status, task.video_url, task.error)
+        if self._ledger is None or self._ledger_seen.get(task.id) == seen:
+            return
+        self._ledger_seen[task.id] = seen
+        self._record(
+            f"task {task.id}",
+            lambda ledger: ledger.record_task(self.base_url, task, gateway=EVOLINK),
+        )
+
+    def _record_status(self, task_id: str, status: str, error: str | None) -> None:
+        self._ledger_seen.pop(task_id, None)
+        self._record(
+            f"task {task_id} as {status}",
+            lambda ledger: ledger.record_status(
+                self.base_url, task_id, status, error, gateway=EVOLINK
+            ),
+        )
 
     def _start(self, task_or_id: Task | str) -> tuple[Task, bool]:
         """The best-known task for a Task or id, and whether to poll at once."""
@@ -103,22 +193,98 @@ class _BaseClient:
                 f"submit() takes a TextToVideo, ImageToVideo, ReferenceToVideo or VideoEdit, "
                 f"not {type(request).__name__}"
             )
-        return submit_op(self._context(), request)
+        return self._recorded_submit(request)
+
+    def _recorded_submit(self, request: Request) -> Op[Task]:
+        """Create a task, recorded in the ledger before it is sent and when its id arrives."""
+        self._settings.require_key()  # nothing to record when nothing can be sent
+        row = self._record(
+            "a new task",
+            lambda ledger: ledger.record_submitting(self.base_url, request, gateway=EVOLINK),
+        )
+        try:
+            task = yield from submit_op(self._context(), request)
+        except BaseException as exc:
+            if row is not None:
+                status, note = _create_outcome(exc)
+                task_id = getattr(exc, "task_id", None)
+                self._record(
+                    f"the create's outcome ({status})",
+                    lambda ledger: ledger.record_outcome(
+                        row, status, note, task_id=task_id if isinstance(task_id, str) else None
+                    ),
+                )
+            raise
+        if row is not None:
+            self._ledger_seen[task.id] = (task.status, task.video_url, task.error)
+            self._record(f"task {task.id}", lambda ledger: ledger.record_created(row, task))
+        return task
 
     def _wait(self, task_or_id: Task | str, timeout: float | None) -> Op[Task]:
         task, poll_now = self._start(task_or_id)
-        return wait_op(self._context(), task, timeout, poll_now=poll_now)
+        return self._recorded_wait(task, timeout, poll_now)
+
+    def _recorded_wait(self, task: Task, timeout: float | None, poll_now: bool) -> Op[Task]:
+        """Wait; a task the service no longer knows is recorded as "not found"."""
+        try:
+            return (yield from wait_op(self._context(), task, timeout, poll_now=poll_now))
+        except NotFoundError as exc:
+            self._record_status(task.id, "not found", str(exc))
+            raise
 
     def _download(self, task: Task, dest: Dest) -> Op[Path]:
         task, _ = self._start(task)
-        return download_op(self._context(), task, dest)
+        return self._recorded_download(task, dest)
+
+    def _recorded_download(self, task: Task, dest: Dest) -> Op[Path]:
+        """Download; the ledger gets the saved file, an expired URL, or why it failed."""
+        try:
+            path = yield from download_op(self._context(), task, dest)
+        except URLExpiredError as exc:
+            self._record_status(task.id, "expired", str(exc))
+            raise
+        except DownloadError as exc:
+            self._record_status(task.id, task.status, str(exc))
+            raise
+        if self._ledger_seen.get(task.id) != ("saved", path):
+            self._ledger_seen[task.id] = ("saved", path)
+            self._record(
+                f"the video of task {task.id}",
+                lambda ledger: ledger.record_saved(self.base_url, task, path, gateway=EVOLINK),
+            )
+        return path
 
     def _generate(self, request: Request, dest: Dest, timeout: float | None) -> Op[Result]:
         task = yield from self._submit(request)
         self._note(task)
-        task = yield from wait_op(self._context(), task, timeout, poll_now=False)
-        path = yield from download_op(self._context(), task, dest)
+        task = yield from self._recorded_wait(task, timeout, False)
+        path = yield from self._recorded_download(task, dest)
         return Result(task, path)
+
+    def resumable(self) -> tuple[list[LedgerRecord], list[ResumeOutcome]]:
+        """This base URL's unfinished recorded tasks that can still be watched, and outcomes for
+        those that cannot (an expired URL, a create with no task id), recorded as such."""
+        if self._ledger is None:
+            return [], []
+        records = self._record(
+            "nothing (reading unfinished tasks failed)",
+            lambda ledger: ledger.records(base_url=self.base_url, unfinished=True),
+        )
+        plan = plan_resume(records or [], time.time())
+        for row_id in plan.stale_rows:
+            self._record("a lost create as unknown", _mark_unknown(row_id))
+        for outcome in plan.settled:
+            if outcome.task_id is not None:
+                self._record_status(outcome.task_id, outcome.state, outcome.message)
+        return plan.watch, list(plan.settled)
+
+    def _resume(self, record: LedgerRecord, dest: Dest, timeout: float | None) -> Op[ResumeOutcome]:
+        assert record.task_id is not None
+        return resume_op(
+            record,
+            self._recorded_wait(Task(id=record.task_id, status="unknown"), timeout, True),
+            lambda task: self._recorded_download(task, dest),
+        )
 
     def _emit(self, action: Emit, on_update: OnUpdate | None) -> None:
         self._note(action.update)
@@ -128,6 +294,28 @@ class _BaseClient:
     def __repr__(self) -> str:
         key = "set" if self._settings.api_key else "missing"
         return f"{type(self).__name__}(base_url={self.base_url!r}, api_key=<{key}>)"
+
+
+def _mark_unknown(row_id: int) -> Callable[[Ledger], None]:
+    return lambda ledger: ledger.record_outcome(row_id, "unknown", NO_ID_ADVICE)
+
+
+def _create_outcome(exc: BaseException) -> tuple[str, str]:
+    """How a failed create is recorded: "rejected" only when no task can exist."""
+    text = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, OutcomeUnknownError):
+        return "unknown", text
+    if isinstance(exc, APIError) and exc.status_code < 500:
+        return "rejected", text
+    if isinstance(exc, OmniConnectionError):
+        return "rejected", text  # raised only when nothing reached the service
+    if isinstance(exc, OmniError):
+        return "unknown", text
+    cause = "interrupted or cancelled" if isinstance(exc, GeneratorExit) else type(exc).__name__
+    return "unknown", (
+        f"stopped ({cause}) while the create was in flight: a task may exist and be billed; "
+        "check your dashboard before resubmitting"
+    )
 
 
 class OmniClient(_BaseClient):
@@ -142,9 +330,15 @@ class OmniClient(_BaseClient):
         max_retries: int = 5,
         poll_interval: float = 3.0,
         transport: httpx.BaseTransport | None = None,
+        ledger: LedgerChoice = None,
     ) -> None:
         super().__init__(
-            api_key, base_url, timeout=timeout, max_retries=max_retries, poll_interval=poll_interval
+            api_key,
+            base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            poll_interval=poll_interval,
+            ledger=ledger,
         )
         self._http = httpx.Client(timeout=timeout, transport=transport)
         self._sleep: Callable[[float], None] = time.sleep
@@ -181,6 +375,20 @@ class OmniClient(_BaseClient):
     ) -> Result:
         """Submit, wait and download; shows progress in a notebook when no on_update is given."""
         return self._run(self._generate(request, dest, timeout), on_update or default_reporter())
+
+    def resume_pending(
+        self, *, dest: Dest = None, timeout: float | None = None, on_update: OnUpdate | None = None
+    ) -> list[ResumeOutcome]:
+        """Watch and save every unfinished task of this base URL recorded in the ledger.
+
+        Tasks whose video URL has expired (24 h after completion) are not asked for. Returns
+        what became of each task, and records it: "saved" with the path, or a final state such
+        as "expired", "failed", "not found", or "unknown" (no task id: check your dashboard).
+        """
+        watch, outcomes = self.resumable()
+        for record in watch:
+            outcomes.append(self._run(self._resume(record, dest, timeout), on_update))
+        return outcomes
 
     def close(self) -> None:
         self._http.close()
@@ -241,9 +449,15 @@ class AsyncOmniClient(_BaseClient):
         max_retries: int = 5,
         poll_interval: float = 3.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        ledger: LedgerChoice = None,
     ) -> None:
         super().__init__(
-            api_key, base_url, timeout=timeout, max_retries=max_retries, poll_interval=poll_interval
+            api_key,
+            base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            poll_interval=poll_interval,
+            ledger=ledger,
         )
         self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
         self._sleep: Callable[[float], Any] = asyncio.sleep
@@ -280,6 +494,20 @@ class AsyncOmniClient(_BaseClient):
     ) -> Result:
         """Submit, wait and download."""
         return await self._run(self._generate(request, dest, timeout), on_update)
+
+    async def resume_pending(
+        self, *, dest: Dest = None, timeout: float | None = None, on_update: OnUpdate | None = None
+    ) -> list[ResumeOutcome]:
+        """Watch and save every unfinished task of this base URL (several at once); see
+        :meth:`OmniClient.resume_pending`."""
+        watch, outcomes = self.resumable()
+        gate = asyncio.Semaphore(RESUME_CONCURRENCY)
+
+        async def one(record: LedgerRecord) -> ResumeOutcome:
+            async with gate:
+                return await self._run(self._resume(record, dest, timeout), on_update)
+
+        return outcomes + list(await asyncio.gather(*(one(r) for r in watch)))
 
     async def watch(
         self, task_or_id: Task | str, *, timeout: float | None = None

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
@@ -107,6 +109,8 @@ class ImageToVideo(_Timed):
 
     model: ClassVar[str] = "gemini-omni-flash-image-to-video"
     image: str = field(default="")
+    #: The local file each image came from (None for URLs and in-memory data), for records.
+    image_sources: tuple[str | None, ...] = field(default=(), compare=False)
 
     def __init__(
         self,
@@ -127,6 +131,7 @@ class ImageToVideo(_Timed):
             self,
             prompt=prompt,
             image=normalized,
+            image_sources=(_source_path(image),),
             duration=duration,
             aspect_ratio=aspect_ratio,
             callback_url=callback_url,
@@ -143,6 +148,7 @@ class ReferenceToVideo(_Timed):
 
     model: ClassVar[str] = "gemini-omni-flash-reference-to-video"
     images: tuple[str, ...] = ()
+    image_sources: tuple[str | None, ...] = field(default=(), compare=False)
 
     def __init__(
         self,
@@ -168,6 +174,7 @@ class ReferenceToVideo(_Timed):
             self,
             prompt=prompt,
             images=normalized,
+            image_sources=tuple(_source_path(image) for image in given),
             duration=duration,
             aspect_ratio=aspect_ratio,
             callback_url=callback_url,
@@ -220,6 +227,19 @@ def _normalize(name: str, image: Any, problems: list[Problem]) -> str:
     except ImageProblem as exc:
         problems.append(Problem(name, _image_label(image), str(exc)))
         return ""
+
+
+def _source_path(image: Any) -> str | None:
+    """The absolute path of an image given as a local file, else None."""
+    if isinstance(image, str) and (image.startswith("data:") or len(image) > 4096):
+        return None
+    if not isinstance(image, (str, os.PathLike)):
+        return None
+    try:
+        path = Path(image).expanduser()
+        return str(path.absolute()) if path.is_file() else None
+    except (OSError, ValueError, RuntimeError):
+        return None
 
 
 def _image_label(image: Any) -> Any:

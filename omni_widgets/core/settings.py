@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
+from .download import DEFAULT_OUTPUT_DIR
 from .errors import MissingAPIKeyError
 
 DEFAULT_BASE_URL = "https://api.evolink.ai"
 KEY_VARIABLES = ("OMNI_API_KEY", "EVOLINK_API_KEY")
 BASE_URL_VARIABLE = "OMNI_BASE_URL"
+LEDGER_VARIABLE = "OMNI_LEDGER"
+LEDGER_FILE = "omni-tasks.sqlite3"
+LEDGER_OFF = ("0", "off", "false", "no", "none")
+LedgerChoice = str | os.PathLike[str] | bool | None
 
 
 class Secret:
@@ -34,12 +40,14 @@ class Secret:
 
 @dataclass(frozen=True)
 class Settings:
-    """The effective key, base URL and where each came from."""
+    """The effective key, base URL and task ledger file, and where each came from."""
 
     api_key: Secret | None
     key_source: str
     base_url: str
     base_url_source: str
+    ledger: Path | None = None
+    ledger_source: str = "off"
 
     def require_key(self) -> Secret:
         if self.api_key is None:
@@ -47,7 +55,9 @@ class Settings:
         return self.api_key
 
 
-def resolve(api_key: str | None = None, base_url: str | None = None) -> Settings:
+def resolve(
+    api_key: str | None = None, base_url: str | None = None, ledger: LedgerChoice = None
+) -> Settings:
     """Apply the precedence: argument, then OMNI_*, then EVOLINK_API_KEY, then the default."""
     key, key_source = None, "none"
     if api_key:
@@ -63,4 +73,37 @@ def resolve(api_key: str | None = None, base_url: str | None = None) -> Settings
         url, url_source = os.environ[BASE_URL_VARIABLE].strip(), BASE_URL_VARIABLE
     else:
         url, url_source = DEFAULT_BASE_URL, "default"
-    return Settings(Secret(key) if key else None, key_source, url.rstrip("/"), url_source)
+    ledger_path, ledger_source = resolve_ledger(ledger)
+    return Settings(
+        Secret(key) if key else None,
+        key_source,
+        url.rstrip("/"),
+        url_source,
+        ledger_path,
+        ledger_source,
+    )
+
+
+def resolve_ledger(ledger: LedgerChoice = None) -> tuple[Path | None, str]:
+    """The task ledger file (None: no ledger) and where that choice came from.
+
+    Argument (a path, or False for none), then OMNI_LEDGER (a path, or off/0/false/no/none),
+    then ``omni_outputs/omni-tasks.sqlite3``. A folder gets the default file name inside it.
+    """
+    if ledger is False:
+        return None, "argument"
+    if ledger is not None and ledger is not True:
+        return _ledger_file(os.fspath(ledger)), "argument"
+    value = os.environ.get(LEDGER_VARIABLE, "").strip()
+    if value.lower() in LEDGER_OFF:
+        return None, LEDGER_VARIABLE
+    if value:
+        return _ledger_file(value), LEDGER_VARIABLE
+    return (DEFAULT_OUTPUT_DIR / LEDGER_FILE).absolute(), "default"
+
+
+def _ledger_file(text: str) -> Path:
+    path = Path(text).expanduser()
+    if path.is_dir() or text.endswith(("/", os.sep)):
+        path = path / LEDGER_FILE
+    return path.absolute()

@@ -11,7 +11,9 @@ plain, interruptible loop instead.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import hashlib
+import sqlite3
 import sys
 from collections import ChainMap
 from collections.abc import Callable, Mapping
@@ -30,9 +32,10 @@ from IPython.core.magic_arguments import argument, kwds, magic_arguments
 from traitlets import Bool, Enum, Int, TraitError, Unicode, Union, validate
 
 from ..core.errors import OmniError, ValidationError
+from ..core.ledger import Ledger, LedgerRecord
 from ..core.requests import ASPECT_RATIOS, MAX_REFERENCES
 from ..core.result import Result
-from ..core.settings import resolve
+from ..core.settings import resolve, resolve_ledger
 from ..core.task import Task
 from ..notebook.card import show_card
 from ..notebook.connection import (
@@ -43,7 +46,15 @@ from ..notebook.connection import (
     stop_shared_sandbox,
 )
 from ..notebook.jobs import Job, find_job, loop_running, session_jobs
-from .report import config_report, job_status, jobs_table, task_status
+from ..notebook.resumed import unfinished_jobs
+from .report import (
+    config_report,
+    job_status,
+    jobs_table,
+    ledger_table,
+    resume_report,
+    task_status,
+)
 from .request import (
     ASPECT_VALUES,
     DEFAULT_ASPECT,
@@ -59,6 +70,9 @@ from .text import Word, fill_placeholders, split_line
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 HELP_FLAGS = ("-h", "--help")
+#: What ``%omni list --failed`` shows: tasks that ended without a video.
+FAILED_STATUSES = ("failed", "cancelled", "rejected", "expired", "not found")
+LIST_OPTIONS = ("unfinished", "failed", "today")
 
 
 def _option(*names: str, **settings: Any) -> Callable[[F], F]:
@@ -86,9 +100,11 @@ class _Sub:
 SUBCOMMANDS: dict[str, _Sub] = {
     "panel": _Sub(0, 0, usage="%omni panel"),
     "status": _Sub(0, 1, usage="%omni status [ID]"),
-    "list": _Sub(0, 0, usage="%omni list"),
+    "list": _Sub(0, 0, LIST_OPTIONS, "%omni list [--unfinished] [--failed] [--today]"),
     "wait": _Sub(1, 1, ("out", "name"), "%omni wait ID [--out DIR] [-o NAME]"),
-    "resume": _Sub(1, 1, ("out", "name", "wait"), "%omni resume ID [--wait] [--out DIR] [-o NAME]"),
+    "resume": _Sub(
+        0, 1, ("out", "name", "wait"), "%omni resume [ID] [--wait] [--out DIR] [-o NAME]"
+    ),
     "config": _Sub(0, 0, usage="%omni config"),
     "sandbox": _Sub(1, 1, usage="%omni sandbox start|stop"),
     "help": _Sub(0, 0, usage="%omni help"),
@@ -104,6 +120,9 @@ OPTION_NAMES = {
     "out": "--out",
     "wait": "--wait/--no-wait",
     "name": "-o",
+    "unfinished": "--unfinished",
+    "failed": "--failed",
+    "today": "--today",
 }
 
 
@@ -157,7 +176,8 @@ class OmniMagics(Magics):
     @_usage(
         "omni [options] PROMPT...\n"
         "  %%%%omni [options]        (the cell body is the prompt)\n"
-        "  %%omni panel | status [ID] | list | wait ID | resume ID | config\n"
+        "  %%omni panel | status [ID] | list [--unfinished|--failed|--today] | wait ID\n"
+        "  %%omni resume [ID] | config\n"
         "  %%omni sandbox start|stop | help | --help\n\n"
         "options: [--duration SECONDS] [--aspect RATIO] [--image PATH|URL]\n"
         "         [--ref PATH|URL]... [--video URL] [--callback URL] [--out DIR]\n"
@@ -233,6 +253,18 @@ class OmniMagics(Magics):
         "wait) the Result (.task, .path; it shows the video).",
     )
     @_option(
+        "--unfinished",
+        action="store_true",
+        help="list only: tasks that may still give a video not saved yet.",
+    )
+    @_option(
+        "--failed",
+        action="store_true",
+        help="list only: tasks that ended without a video (failed, cancelled, rejected, "
+        "expired, not found).",
+    )
+    @_option("--today", action="store_true", help="list only: tasks created today.")
+    @_option(
         "prompt",
         nargs="*",
         help="what the video shows; {name} placeholders are filled from your variables.",
@@ -275,11 +307,14 @@ class OmniMagics(Magics):
 
           %omni panel               open the panel
           %omni status [ID]         one task's state (default: this session's newest)
-          %omni list                this session's tasks: id, kind, status, elapsed, file
+          %omni list                every recorded task of every session, newest first
+                                    (--unfinished, --failed, --today filter it)
           %omni wait ID             block until the task's video is saved and plays
                                     (takes --out, -o NAME: stores the Result)
           %omni resume ID           watch and download a task created elsewhere or before a
                                     kernel restart (takes --wait, --out, -o)
+          %omni resume              the same, with a live card each, for every unfinished
+                                    task in the task ledger (takes --out)
           %omni config              the effective settings (the API key stays masked)
           %omni sandbox start|stop  start or stop the in-process sandbox
           %omni help, %omni --help, %omni?   this help
@@ -326,6 +361,9 @@ class OmniMagics(Magics):
     # --- generating ----------------------------------------------------------------------
 
     def _generate(self, args: argparse.Namespace, prompt: str) -> None:
+        stray = [OPTION_NAMES[name] for name in LIST_OPTIONS if getattr(args, name)]
+        if stray:
+            raise UsageError(f"{', '.join(stray)} applies only to %omni list")
         choice = Choice(
             prompt=prompt,
             duration=self.duration if args.duration is None else args.duration,
@@ -408,7 +446,17 @@ class OmniMagics(Magics):
             print(task_status(_one_line(self._connection().sync_client.get, words[0])))
 
     def _do_list(self, words: list[str], args: argparse.Namespace) -> None:
-        print(jobs_table(session_jobs()))
+        path, _ = resolve_ledger()
+        if path is None:
+            print("The task ledger is off (OMNI_LEDGER); this session's tasks:")
+            print(jobs_table(session_jobs()))
+            return
+        try:
+            records = _listed(Ledger(path), args)
+        except (OmniError, sqlite3.Error, OSError) as exc:
+            print(f"Cannot read the task ledger {path}: {type(exc).__name__}: {exc}")
+            return
+        print(ledger_table(records, what=_listed_what(args)))
 
     def _do_wait(self, words: list[str], args: argparse.Namespace) -> None:
         job = self._job_for(words[0], args.out)
@@ -422,6 +470,9 @@ class OmniMagics(Magics):
             self._user_ns[name] = Result(job.task, job.path)
 
     def _do_resume(self, words: list[str], args: argparse.Namespace) -> None:
+        if not words:
+            self._resume_all(args)
+            return
         name = _variable_name(args.name)
         known = find_job(words[0])
         job = self._job_for(words[0], args.out)
@@ -433,6 +484,35 @@ class OmniMagics(Magics):
                 self._user_ns[name] = job.task
             return
         self._follow(job, wait=wait, name=name, fresh=known is None)
+
+    def _resume_all(self, args: argparse.Namespace) -> None:
+        """A live card for every unfinished task in the ledger; a line for each that cannot be."""
+        if args.wait or args.name:
+            raise UsageError("--wait and -o need a task id: %omni resume ID --wait -o NAME")
+        connection = self._connection()
+        ledger = connection.client.ledger
+        if ledger is None:
+            print("The task ledger is off (OMNI_LEDGER), so there is nothing recorded to resume.")
+            return
+        jobs, settled = unfinished_jobs(connection, args.out or self.out)
+        for outcome in settled:
+            print(resume_report(outcome))
+        if not jobs:
+            if not settled:
+                print(f"No unfinished tasks of {connection.base_url} in {ledger.path}.")
+            return
+        if not loop_running():
+            ids = " ".join(job.task_id or "" for job in jobs)
+            print(
+                f"{len(jobs)} unfinished task(s), but nothing can watch them here: this shell has "
+                f"no running event loop. Wait for each with %omni wait ID: {ids}",
+                file=sys.stderr,
+            )
+            return
+        print(f"Resuming {len(jobs)} unfinished task(s) from the task ledger.")
+        for job in jobs:
+            job.resume()
+            show_card(job)
 
     def _do_config(self, words: list[str], args: argparse.Namespace) -> None:
         settings = resolve()
@@ -513,6 +593,22 @@ def _parser() -> Any:
     """The argparse parser IPython built for ``omni`` (a MagicArgumentParser: errors raise
     UsageError)."""
     return vars(OmniMagics)["omni"].parser
+
+
+def _listed(ledger: Ledger, args: argparse.Namespace) -> list[LedgerRecord]:
+    """The records ``%omni list`` shows for its filters, newest first."""
+    since = None
+    if args.today:
+        since = dt.datetime.combine(dt.date.today(), dt.time()).timestamp()
+    status = list(FAILED_STATUSES) if args.failed else None
+    if args.failed and args.unfinished:
+        return []  # nothing is both
+    return ledger.records(status=status, unfinished=args.unfinished, since=since)
+
+
+def _listed_what(args: argparse.Namespace) -> str:
+    words = [w for w in ("unfinished", "failed") if getattr(args, w)]
+    return " ".join([*words, "tasks", *(["from today"] if args.today else [])])
 
 
 def _asks_for_help(words: list[Word]) -> bool:

@@ -6,10 +6,15 @@ compare it. The API key is never passed in here: only where it came from.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ..core.download import DEFAULT_OUTPUT_DIR
+from ..core.ledger import LedgerRecord
+from ..core.requests import MODELS
+from ..core.resume import ResumeOutcome
 from ..core.settings import Settings
 from ..core.task import Task
 from ..notebook.jobs import Job
@@ -63,13 +68,62 @@ def jobs_table(jobs: Sequence[Job]) -> str:
                 _excerpt(job.prompt),
             )
         )
+    return "\n".join(_aligned(rows))
+
+
+def _aligned(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Columns padded to their widest cell; the last one (the prompt) left as it is."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    return "\n".join(
+    return [
         "  ".join(
             [*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]]
         ).rstrip()
         for row in rows
-    )
+    ]
+
+
+def ledger_table(records: Sequence[LedgerRecord], *, what: str = "tasks") -> str:
+    """Recorded tasks of every session, newest first, as an aligned table, with what to do next.
+
+    A SERVICE column appears when the tasks come from more than one service (base URL).
+    """
+    if not records:
+        return f"No recorded {what}. Start one with: %omni a red kite over the sea"
+    services = len({r.base_url for r in records}) > 1
+    head = ["ID", "KIND", "STATUS", "CREATED", *(["SERVICE"] if services else []), "FILE"]
+    rows = [(*head, "PROMPT")]
+    for record in records:
+        kind = MODELS.get(record.model or "")
+        where = [urlsplit(record.base_url).netloc or record.base_url] if services else []
+        rows.append(
+            (
+                record.task_id or "(no id)",
+                kind.__name__ if kind else (record.model or "?"),
+                record.status,
+                dt.datetime.fromtimestamp(record.created_at).strftime("%Y-%m-%d %H:%M"),
+                *where,
+                str(record.path) if record.path else "-",
+                _excerpt(record.prompt),
+            )
+        )
+    lines = _aligned(rows)
+    resumable = sum(1 for r in records if r.unfinished and r.task_id)
+    lost = sum(1 for r in records if r.status == "unknown" and not r.task_id)
+    if resumable:
+        lines.append(
+            f"{resumable} unfinished: %omni resume watches and saves those of the service in use"
+        )
+    if lost:
+        lines.append(
+            f"{lost} create(s) with an unknown outcome and no id: a task may exist and be "
+            "billed; check your dashboard before resubmitting"
+        )
+    return "\n".join(lines)
+
+
+def resume_report(outcome: ResumeOutcome) -> str:
+    """One line for a recorded task that could not be resumed, and why."""
+    return f"{outcome.task_id or '(no id)'}  {outcome.state}: {outcome.message}"
 
 
 def config_report(
@@ -101,8 +155,15 @@ def config_report(
         "          change with %config OmniMagics.duration = 6 (also aspect_ratio, out, wait),",
         "          or c.OmniMagics.duration = 6 in ipython_config.py; options on a line win",
         f"videos    saved under {folder.expanduser().resolve()}",
+        _ledger_line(settings),
     ]
     return "\n".join(lines)
+
+
+def _ledger_line(settings: Settings) -> str:
+    if settings.ledger is None:
+        return f"ledger    off (from {_source(settings.ledger_source)}): tasks are not recorded"
+    return f"ledger    {settings.ledger} (from {_source(settings.ledger_source)})"
 
 
 def _source(name: str) -> str:

@@ -252,6 +252,8 @@ def _unknown_outcome_html(error: OutcomeUnknownError) -> str:
 
 def _meta_html(job: Job) -> str:
     parts = [f"elapsed {job.elapsed:.0f} s"]
+    if job.origin:
+        parts.insert(0, f"<span class='omni-origin'>{html.escape(job.origin)}</span>")
     if job.eta is not None:
         parts.append(f"ETA ~{job.eta:.0f} s")
     if job.task and job.task.credits_reserved is not None:

@@ -41,6 +41,8 @@ class Job:
         *,
         task: Task | None = None,
         dest: str | Path | None = None,
+        origin: str = "",
+        prompt: str = "",
     ) -> None:
         if request is None and task is None:
             raise ValueError("a job needs a request or an existing task")
@@ -48,6 +50,10 @@ class Job:
         self.request = request or (task.request if task else None)
         self.task = task
         self.dest = dest
+        #: Where the job came from when it is not this session's own, e.g. "resumed from an
+        #: earlier session"; ``prompt`` is the recorded prompt of a task without its request.
+        self.origin = origin
+        self._prompt = prompt
         self.phase: Phase = "pending" if task else "submitting"
         self.notice = ""
         self.path: Path | None = None
@@ -77,7 +83,7 @@ class Job:
 
     @property
     def prompt(self) -> str:
-        return self.request.prompt if self.request else ""
+        return self.request.prompt if self.request else self._prompt
 
     @property
     def done(self) -> bool:

@@ -31,8 +31,9 @@ from ..core.settings import resolve
 from .card import TaskCard
 from .connection import Connection, connect
 from .fields import DESCRIPTION_STYLE, LABEL_WIDTH, FieldRow, strip_tags, summarize
-from .jobs import Job
+from .jobs import Job, loop_running
 from .keys import KeyBox
+from .resumed import unfinished_jobs
 from .uploads import ImagesField
 
 logger = logging.getLogger("omni_widgets")
@@ -60,11 +61,17 @@ class Panel(widgets.VBox):
     """Build a Gemini Omni Flash request, generate it, and watch every task of the session.
 
     ``connection`` defaults to :func:`connect` (the real service when a key is configured, else
-    the in-process sandbox); ``output_dir`` is where videos are saved.
+    the in-process sandbox); ``output_dir`` is where videos are saved. With ``resume`` (the
+    default) the panel also shows and watches the tasks an earlier session left unfinished,
+    found in the task ledger.
     """
 
     def __init__(
-        self, *, connection: Connection | None = None, output_dir: str | Path = DEFAULT_OUTPUT_DIR
+        self,
+        *,
+        connection: Connection | None = None,
+        output_dir: str | Path = DEFAULT_OUTPUT_DIR,
+        resume: bool = True,
     ) -> None:
         ask_for_key = connection is None and resolve().api_key is None
         self.service = KeyBox(connection or connect(), self._on_connection, ask=ask_for_key)
@@ -100,6 +107,35 @@ class Panel(widgets.VBox):
         )
         self.add_class("omni-panel")
         self._on_mode(None)
+        if resume:
+            self.resume_unfinished()
+
+    def resume_unfinished(self) -> list[Job]:
+        """A card, watched to its saved video, for each task an earlier session left unfinished.
+
+        Needs a running event loop (a notebook has one); tasks that can no longer be saved are
+        named in the panel's message line.
+        """
+        if not loop_running():
+            return []
+        try:
+            jobs, settled = unfinished_jobs(
+                self.connection, self.output_dir.value.strip() or None, earlier_only=True
+            )
+        except Exception as exc:  # the panel must open even when the ledger cannot be read
+            logger.warning("could not resume earlier tasks: %s: %s", type(exc).__name__, exc)
+            return []
+        for job in reversed(jobs):  # the newest ends on top
+            self.add_job(job)
+            job.resume()
+            self._watch(job)
+        if settled:
+            self.show_message(
+                f"{len(settled)} earlier task(s) cannot be saved any more: "
+                + "; ".join(f"{o.task_id or '(no id)'}: {o.state}" for o in settled)
+                + " (see %omni list --unfinished or --failed)"
+            )
+        return jobs
 
     # --- the form -----------------------------------------------------------------------------
 
