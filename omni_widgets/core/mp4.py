@@ -36,6 +36,8 @@ def mp4_problem(file: BinaryIO, size: int) -> str | None:
         file.seek(offset)
         header = file.read(16)
         if len(header) < 8:
+            if not types:
+                return f"not an MP4 (only {size} bytes: {header!r})"
             return f"cut inside a box header at byte {offset} of {size}"
         length, kind = struct.unpack(">I4s", header[:8])
         if not types and kind != b"ftyp":
