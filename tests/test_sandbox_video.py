@@ -122,7 +122,9 @@ def test_same_task_is_rendered_once_and_served_consistently(sb: Sandbox) -> None
 def test_files_are_missing_until_the_task_completes() -> None:
     with Sandbox(speed=1.0, seed=3) as slow, api(slow) as client, raw(slow) as files:
         task_id = client.post("/v1/videos/generations", json=body_for(T2V, duration=3)).json()["id"]
-        early = files.get(f"/files/{task_id}.mp4")
+        task = slow._state.tasks.get(task_id)
+        assert task is not None
+        early = files.get(task.result_url)
         unknown = files.get("/files/task-unified-0-nosuchid.mp4")
     for response in (early, unknown):
         assert response.status_code == 404

@@ -1,9 +1,16 @@
-"""Read the service's answers: JSON bodies, and HTTP errors mapped to exception classes."""
+"""Read the service's answers: JSON bodies, and HTTP errors mapped to exception classes.
+
+Whatever text a server sends back passes through here first, and the API key the request carried
+is cut out of it: a server (or a proxy) that echoes the Authorization header into an error body,
+a task's failure message or its reason phrase cannot make the key reach an exception, a repr, a
+log line or a notice.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -28,6 +35,9 @@ _BY_STATUS: dict[int, type[APIError]] = {
 }
 
 
+REDACTED = "<redacted>"
+
+
 class MalformedBody(ValueError):
     """A success answer whose body is not the JSON object the service documents."""
 
@@ -40,7 +50,8 @@ def json_body(response: httpx.Response) -> dict[str, Any]:
         raise MalformedBody(f"not JSON: {_snippet(response)}") from None
     if not isinstance(data, dict):
         raise MalformedBody(f"JSON but not an object: {_snippet(response)}")
-    return data
+    scrubbed: dict[str, Any] = _scrub(data, _secrets(response))
+    return scrubbed
 
 
 def api_error(response: httpx.Response, task_id: str | None = None) -> APIError:
@@ -60,11 +71,49 @@ def api_error(response: httpx.Response, task_id: str | None = None) -> APIError:
     elif isinstance(error, str):
         message = error
     if not message:
-        message = response.reason_phrase or _snippet(response)
+        message = redact(response.reason_phrase, response) or _snippet(response)
     cls = _BY_STATUS.get(status, ServerError if status >= 500 else APIError)
     return cls(status, code, message, kind, task_id)
 
 
+def redact(text: str, response: httpx.Response) -> str:
+    """`text` with the API key of the request behind `response` replaced by a marker."""
+    for secret in _secrets(response):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def _secrets(response: httpx.Response) -> tuple[str, ...]:
+    """The key the request sent, raw and percent-encoded (longest first), if it sent one."""
+    try:
+        authorization = response.request.headers.get("authorization", "")
+    except RuntimeError:  # a response built by hand has no request
+        return ()
+    key = authorization.partition(" ")[2].strip()
+    if len(key) < 4:  # too short to cut out without mangling ordinary text
+        return ()
+    return tuple(sorted({key, quote(key, safe="")}, key=len, reverse=True))
+
+
+def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:
+    """A copy of decoded JSON with every secret removed from its strings (keys included)."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, list):
+        return [_scrub(item, secrets) for item in value]
+    if isinstance(value, dict):
+        return {_scrub(k, secrets): _scrub(v, secrets) for k, v in value.items()}
+    return value
+
+
 def _snippet(response: httpx.Response, limit: int = 80) -> str:
-    text = response.content[:limit].decode("utf-8", "replace").replace("\n", " ")
+    # Redact before cutting (over enough bytes to hold a key that starts inside the cut), so a
+    # key split by the cut cannot half survive.
+    longest = max((len(secret) for secret in _secrets(response)), default=0)
+    head = response.content[: 4 * (limit + longest)].decode("utf-8", "replace")
+    text = redact(head, response)[:limit].replace("\n", " ")
     return repr(text) if text else "empty body"
