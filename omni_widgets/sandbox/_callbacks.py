@@ -119,8 +119,9 @@ async def resolve(host: str, port: int) -> list[str]:
 async def checked_address(url: str, allow_loopback: bool) -> str | None:
     """The first address the URL's host resolves to, after checking every one of them.
 
-    RequestError when any is loopback (unless allowed), private, link-local or reserved; None when
-    the name does not resolve (the delivery then fails as it would at the vendor).
+    RequestError when any is loopback (unless allowed), private, link-local or reserved, or when
+    the URL is plain http without resolving to loopback only; None when the name does not
+    resolve (the delivery then fails as it would at the vendor).
     """
     parts = urlsplit(url)
     host = parts.hostname or ""
@@ -134,6 +135,11 @@ async def checked_address(url: str, allow_loopback: bool) -> str | None:
             "callback_url must not point to a loopback, private, link-local or reserved "
             f"address, got host {host[:80]!r}, which resolves to {address}",
             "callback_url",
+        )
+    plain = parts.scheme.lower() != "https"
+    if plain and not (addresses and all(host_kind(a) == "loopback" for a in addresses)):
+        raise RequestError(
+            f"callback_url must use https, got {parts.scheme[:20] + '://'!r}", "callback_url"
         )
     return addresses[0] if addresses else None
 
