@@ -28,6 +28,7 @@ from .protocol import (
     wait_op,
 )
 from .requests import Request
+from .responses import protect_key
 from .result import Result
 from .retry import RetryPolicy
 from .settings import Settings, resolve
@@ -51,6 +52,8 @@ class _BaseClient:
         poll_interval: float = 3.0,
     ) -> None:
         self._settings: Settings = resolve(api_key, base_url)
+        if self._settings.api_key is not None:
+            protect_key(self._settings.api_key.reveal())
         self.timeout = timeout
         self.max_retries = max_retries
         self.poll_interval = poll_interval

@@ -9,6 +9,8 @@ log line or a notice.
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from typing import Any
 from urllib.parse import quote
 
@@ -83,16 +85,49 @@ def redact(text: str, response: httpx.Response) -> str:
     return text
 
 
+def protect_key(key: str) -> None:
+    """Cut `key` out of httpx's own "HTTP Request: ..." log lines too, which quote the server's
+    reason phrase before any of our code sees the answer. Call once per client."""
+    global _protected
+    forms = _forms(key)
+    with _protect_lock:
+        if not set(forms) <= set(_protected):
+            _protected = tuple(sorted({*_protected, *forms}, key=len, reverse=True))
+        if not _httpx_filter_installed.is_set():
+            logging.getLogger("httpx").addFilter(_redact_record)
+            _httpx_filter_installed.set()
+
+
+_protected: tuple[str, ...] = ()
+_protect_lock = threading.Lock()
+_httpx_filter_installed = threading.Event()
+
+
+def _redact_record(record: logging.LogRecord) -> bool:
+    """A logging filter: rewrite the record's text arguments without the protected keys."""
+    secrets = _protected
+    if secrets and isinstance(record.args, tuple):
+        record.args = tuple(
+            arg if isinstance(arg, int | float) else _scrub(str(arg), secrets)
+            for arg in record.args
+        )
+    return True
+
+
+def _forms(key: str) -> tuple[str, ...]:
+    """The key raw and percent-encoded (longest first); none when too short to cut out safely."""
+    if len(key) < 4:  # too short to cut out without mangling ordinary text
+        return ()
+    return tuple(sorted({key, quote(key, safe="")}, key=len, reverse=True))
+
+
 def _secrets(response: httpx.Response) -> tuple[str, ...]:
     """The key the request sent, raw and percent-encoded (longest first), if it sent one."""
     try:
         authorization = response.request.headers.get("authorization", "")
     except RuntimeError:  # a response built by hand has no request
         return ()
-    key = authorization.partition(" ")[2].strip()
-    if len(key) < 4:  # too short to cut out without mangling ordinary text
-        return ()
-    return tuple(sorted({key, quote(key, safe="")}, key=len, reverse=True))
+    return _forms(authorization.partition(" ")[2].strip())
 
 
 def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:
