@@ -104,7 +104,7 @@ def test_the_in_process_sandbox_key_is_random_and_only_it_is_admin() -> None:
         "application/x-www-form-urlencoded",
         "multipart/form-data; boundary=x",
         "application/jsonp",
-        "",
+        "",  # a body without any type
     ],
 )
 def test_a_post_that_is_not_json_is_refused_before_anything_happens(
@@ -346,3 +346,11 @@ def test_405_answers_carry_allow(sb: Sandbox, method: str, path: str, allow: set
     error = assert_vendor_error(response, 405)
     assert error["code"] == "method_not_allowed"
     assert set(re.split(r",\s*", response.headers["allow"])) == allow
+
+
+def test_a_post_without_body_or_type_gets_the_routes_400(sb: Sandbox) -> None:
+    """Nothing to smuggle in an empty POST: the route answers it as the vendor would."""
+    with raw(sb) as client:
+        response = client.post(CREATE)
+    error = assert_vendor_error(response, 400)
+    assert "JSON" in error["message"]

@@ -1,10 +1,11 @@
 """The gate in front of every route: refuse what a trustworthy local service must not serve.
 
 A web page in the user's browser can reach 127.0.0.1, directly or through a DNS name rebound to it,
-so the gate checks the Host header against the addresses the sandbox serves, lets POSTs in only
-as JSON (a cross-site form or `text/plain` fetch cannot send that without a CORS preflight, which
-is never granted), refuses bodies over a size limit before reading them, and keeps the
-`/_sandbox/` admin endpoints to the sandbox's own key.
+so the gate checks the Host header against the addresses the sandbox serves and lets POSTs with a
+body in only as JSON (a cross-site form or `text/plain` fetch cannot send that without a CORS
+preflight, which is never granted; a POST without body or type is left to the routes' 400). It
+also refuses bodies over a size limit before reading them, and keeps the `/_sandbox/` admin
+endpoints to the sandbox's own key.
 """
 
 from __future__ import annotations
@@ -94,10 +95,11 @@ class GuardMiddleware:
         if scope["method"] != "POST":
             return None
         content_type = headers.get("content-type", "")
-        if not _is_json(content_type):
+        length = headers.get("content-length")
+        bodyless = length in (None, "0") and "transfer-encoding" not in headers
+        if not _is_json(content_type) and not (bodyless and not content_type):
             message = f"Content-Type must be application/json, got {content_type[:100]!r}"
             return 415, error_body("unsupported_media_type", message, _INVALID), {}
-        length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > self.guard.max_body):
             return too_large(self.guard.max_body)
         return None
