@@ -122,3 +122,17 @@ def test_ordinary_answers_are_left_alone() -> None:
     script = Script(gets=[httpx.Response(200, json=task_body(TID, "processing", 30))])
     task = client(script).get(TID)
     assert dict(task.raw) == task_body(TID, "processing", 30)
+
+
+def test_an_httpx_error_quoting_the_server_is_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    """h11 quotes a garbled status line in its error; a server can put the key in it."""
+
+    def garbled(request: httpx.Request) -> httpx.Response:
+        line = f"HTTP/1.1 200 {request.headers['authorization']}"
+        raise httpx.RemoteProtocolError(f"illegal status line: {line!r}", request=request)
+
+    script = Script(gets=[garbled])
+    with caplog.at_level(logging.DEBUG), pytest.raises(OmniError) as caught:
+        client(script, max_retries=0).get(TID)
+    assert "illegal status line" in str(caught.value)
+    assert_no_key(everything_shown(caught.value, caplog))

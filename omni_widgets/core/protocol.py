@@ -28,7 +28,7 @@ from .errors import (
     WaitTimeoutError,
 )
 from .requests import Request
-from .responses import MalformedBody, api_error, json_body
+from .responses import MalformedBody, api_error, json_body, redact
 from .retry import NOT_SENT, RetryNotice, RetryPolicy, describe_failure
 from .task import Task
 
@@ -215,4 +215,6 @@ def _connection_error(
             "minute, before resubmitting"
         )
     settled = "; nothing reached the service, so no task was created" if create else ""
-    return OmniConnectionError(f"{what}{about} failed: {type(exc).__name__}: {exc}{settled}")
+    # An httpx error can quote what the server sent (a garbled status line, say): no key in it.
+    cause = redact(str(exc), request)
+    return OmniConnectionError(f"{what}{about} failed: {type(exc).__name__}: {cause}{settled}")

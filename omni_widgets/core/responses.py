@@ -78,9 +78,10 @@ def api_error(response: httpx.Response, task_id: str | None = None) -> APIError:
     return cls(status, code, message, kind, task_id)
 
 
-def redact(text: str, response: httpx.Response) -> str:
-    """`text` with the API key of the request behind `response` replaced by a marker."""
-    for secret in _secrets(response):
+def redact(text: str, source: httpx.Response | httpx.Request) -> str:
+    """`text` with the API key of the request (or the request behind a response) replaced by a
+    marker; for server text that reaches a message by other ways, e.g. inside an httpx error."""
+    for secret in _secrets(source):
         text = text.replace(secret, REDACTED)
     return text
 
@@ -121,12 +122,13 @@ def _forms(key: str) -> tuple[str, ...]:
     return tuple(sorted({key, quote(key, safe="")}, key=len, reverse=True))
 
 
-def _secrets(response: httpx.Response) -> tuple[str, ...]:
+def _secrets(source: httpx.Response | httpx.Request) -> tuple[str, ...]:
     """The key the request sent, raw and percent-encoded (longest first), if it sent one."""
     try:
-        authorization = response.request.headers.get("authorization", "")
+        request = source if isinstance(source, httpx.Request) else source.request
     except RuntimeError:  # a response built by hand has no request
         return ()
+    authorization = request.headers.get("authorization", "")
     return _forms(authorization.partition(" ")[2].strip())
 
 
