@@ -354,3 +354,8 @@ def test_a_post_without_body_or_type_gets_the_routes_400(sb: Sandbox) -> None:
         response = client.post(CREATE)
     error = assert_vendor_error(response, 400)
     assert "JSON" in error["message"]
+
+
+def test_the_key_stays_out_of_reprs(sb: Sandbox) -> None:
+    assert sb.api_key not in repr(sb)
+    assert sb.api_key not in repr(sb._guard)

@@ -35,7 +35,7 @@ class Guard:
     """Who may talk to the sandbox: its key, whether any other key works, the Host names it
     answers to (filled in once the port is known) and the body size limit."""
 
-    api_key: str
+    api_key: str = field(repr=False)
     any_key: bool = True
     max_body: int = MAX_BODY
     hosts: frozenset[str] = field(default_factory=frozenset)
