@@ -150,3 +150,103 @@ def test_no_callback_without_callback_url(sb: Sandbox) -> None:
     with api(sb) as client:
         client.post(CREATE, json=body_for(T2V, duration=3))
     assert len(sb.callback_attempts) == before
+
+
+class FakeDNS:
+    """Stands in for name resolution: each name answers its scripted address lists in turn."""
+
+    def __init__(self, answers: dict[str, list[list[str]]]) -> None:
+        self.answers = answers
+        self.asked: list[str] = []
+
+    async def __call__(self, host: str, port: int) -> list[str]:
+        self.asked.append(host)
+        script = self.answers.get(host, [[]])
+        return script.pop(0) if len(script) > 1 else script[0]
+
+
+@pytest.fixture
+def dns(monkeypatch: pytest.MonkeyPatch) -> FakeDNS:
+    fake = FakeDNS({})
+    monkeypatch.setattr("omni_widgets.sandbox._callbacks.resolve", fake)
+    return fake
+
+
+@pytest.mark.parametrize(
+    "addresses",
+    [
+        ["127.0.0.1"],
+        ["10.1.2.3"],
+        ["192.168.1.20"],
+        ["169.254.169.254"],  # cloud metadata
+        ["::1"],
+        ["fe80::1"],
+        ["fd00::5"],
+        ["240.0.0.1"],  # reserved
+        ["0.0.0.0"],
+        ["93.184.216.34", "10.0.0.1"],  # one internal answer among public ones is enough
+    ],
+)
+def test_a_name_resolving_to_an_internal_address_is_refused(
+    dns: FakeDNS, addresses: list[str]
+) -> None:
+    dns.answers["hooks.example"] = [addresses]
+    with Sandbox(speed=INF) as strict, api(strict) as client:
+        response = client.post(CREATE, json=body_for(T2V, callback_url="https://hooks.example/cb"))
+        created = strict.created_task_ids
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["param"] == "callback_url"
+    assert "hooks.example" in error["message"] and addresses[-1] in error["message"]
+    assert created == [] and dns.asked == ["hooks.example"]
+
+
+@pytest.mark.parametrize("addresses", [["93.184.216.34"], []])
+def test_public_or_unresolvable_names_are_accepted(dns: FakeDNS, addresses: list[str]) -> None:
+    """An unresolvable name is accepted, as the vendor would; its delivery then fails."""
+    dns.answers["hooks.example"] = [addresses]
+    with Sandbox(speed=1.0) as sb, api(sb) as client:
+        response = client.post(CREATE, json=body_for(T2V, callback_url="https://hooks.example/cb"))
+    assert response.status_code == 200
+
+
+def test_delivery_goes_to_the_address_that_was_checked(dns: FakeDNS, hook: Receiver) -> None:
+    """The POST connects to the resolved address and names the host, so a name cannot be
+    resolved once for the check and again, differently, for the connection."""
+    port = int(hook.url.rsplit(":", 1)[1].split("/")[0])
+    dns.answers["hooks.test"] = [["127.0.0.1"]]
+    url = f"http://hooks.test:{port}/hook"
+    with Sandbox(speed=INF, allow_loopback_callbacks=True) as sb, api(sb) as client:
+        client.post(CREATE, json=body_for(T2V, duration=3, callback_url=url))
+        hook.wait_for(1)
+        (attempt,) = attempts_to(sb, url, 1)
+    assert hook.hosts == [f"hooks.test:{port}"]
+    assert attempt.status == 200 and attempt.url == url
+    assert dns.asked == ["hooks.test", "hooks.test"]  # at create, then at delivery
+
+
+def test_a_name_rebound_to_an_internal_address_before_delivery_is_not_called(
+    dns: FakeDNS,
+) -> None:
+    dns.answers["hooks.example"] = [["93.184.216.34"], ["10.0.0.7"]]
+    url = "https://hooks.example/cb"
+    with Sandbox(speed=INF) as sb, api(sb) as client:
+        assert client.post(CREATE, json=body_for(T2V, callback_url=url)).status_code == 200
+        attempts = attempts_to(sb, url, 1)
+        time.sleep(0.2)  # a retry, were there one, would follow within the vendor's 1 s...
+        later = attempts_to(sb, url, 1)
+    (attempt,) = attempts
+    assert attempt.status is None and attempt.error is not None
+    assert attempt.error.startswith("refused:") and "10.0.0.7" in attempt.error
+    assert later == attempts
+
+
+@pytest.mark.parametrize("addresses", [["93.184.216.34"], [], ["127.0.0.1", "93.184.216.34"]])
+def test_plain_http_needs_a_name_resolving_to_loopback_only_even_when_allowed(
+    dns: FakeDNS, addresses: list[str]
+) -> None:
+    dns.answers["hooks.example"] = [addresses]
+    with Sandbox(speed=INF, allow_loopback_callbacks=True) as sb, api(sb) as client:
+        response = client.post(CREATE, json=body_for(T2V, callback_url="http://hooks.example/cb"))
+    assert response.status_code == 400
+    assert "must use https" in response.json()["error"]["message"]

@@ -154,7 +154,8 @@ def test_a_completed_task_lists_its_result(client: httpx.Client, sb: Sandbox) ->
         "created", "id", "model", "object", "progress", "status", "task_info", "type", "results"
     }  # fmt: skip
     assert body["status"] == "completed" and body["progress"] == 100
-    assert body["results"] == [f"{sb.base_url}/files/{task_id}.mp4"]
+    (url,) = body["results"]
+    assert re.fullmatch(rf"{sb.base_url}/files/[A-Za-z0-9_-]{{22}}/{task_id}\.mp4", url), url
 
 
 @pytest.mark.parametrize("code", sorted(FAILURE_MESSAGES))

@@ -157,7 +157,8 @@ def test_dropped_connection_on_a_raw_socket_sees_no_bytes(sb: Sandbox) -> None:
     sb.faults.drop(on="query", count=1)
     host, port = sb.base_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as conn:
-        conn.sendall(b"GET /v1/tasks/task-unified-1-abcdefgh HTTP/1.1\r\nHost: x\r\n\r\n")
+        request = f"GET /v1/tasks/task-unified-1-abcdefgh HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n"
+        conn.sendall(request.encode())
         assert conn.recv(1024) == b""
 
 
@@ -252,7 +253,7 @@ def test_first_matching_rule_wins_and_others_do_not_count(sb: Sandbox, task_id: 
 
 
 def test_admin_endpoint_adds_lists_and_clears_faults(sb: Sandbox) -> None:
-    with httpx.Client(base_url=sb.base_url, trust_env=False) as admin, api(sb) as client:
+    with raw(sb) as admin, api(sb) as client:
         added = admin.post(
             "/_sandbox/faults", json={"kind": "rate_limit", "on": "create", "count": 1}
         )
@@ -277,7 +278,7 @@ def test_admin_endpoint_adds_lists_and_clears_faults(sb: Sandbox) -> None:
 
 
 def test_admin_config_changes_speed(sb: Sandbox) -> None:
-    with httpx.Client(base_url=sb.base_url, trust_env=False) as admin:
+    with raw(sb) as admin:
         assert admin.post("/_sandbox/config", json={"speed": 2.5}).json()["speed"] == 2.5
         assert sb.speed == 2.5
         assert admin.post("/_sandbox/config", json={"speed": "inf"}).json()["speed"] == "inf"

@@ -19,7 +19,7 @@ import pytest
 from _kernel import Kernel
 from test_sandbox_support import CREATE, T2V, api, body_for, wait_terminal
 
-from omni_widgets.sandbox import DEMO_KEY, Sandbox
+from omni_widgets.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,7 +43,8 @@ def test_start_stop_cleans_up_and_can_restart() -> None:
     with pytest.raises(RuntimeError):
         _ = sb.base_url
     sb.start()
-    assert sb.api_key == DEMO_KEY
+    assert re.fullmatch(r"sk-sandbox-[A-Za-z0-9_-]{32}", sb.api_key)
+    assert Sandbox().api_key != sb.api_key  # a fresh random key per sandbox
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+", sb.base_url)
     files = sb._state.files_dir
     assert files is not None and files.is_dir()
@@ -90,7 +91,8 @@ def _env() -> dict[str, str]:
 
 @contextmanager
 def cli(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """Run the CLI on a free port; yield the process and its announced base URL."""
+    """Run the CLI on a free port; yield the process and its announced base URL (the next line
+    of its output announces the key)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "omni_widgets.sandbox", "--port", "0", *args],
         cwd=ROOT,
@@ -111,6 +113,15 @@ def cli(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
         process.wait(10)
 
 
+def announced_key(process: subprocess.Popen[str]) -> str:
+    """The key from the CLI's "API key: ..." line."""
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    match = re.search(r"API key: (\S+)", line)
+    assert match, line
+    return match[1]
+
+
 def test_cli_help() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "omni_widgets.sandbox", "--help"],
@@ -128,9 +139,7 @@ def test_cli_help() -> None:
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
 def test_cli_serves_until_stopped(stop: signal.Signals) -> None:
     with cli("--speed", "inf", "--seed", "1") as (process, base_url):
-        assert process.stdout is not None
-        assert f"API key: {DEMO_KEY}" in process.stdout.readline()
-        headers = {"Authorization": f"Bearer {DEMO_KEY}"}
+        headers = {"Authorization": f"Bearer {announced_key(process)}"}
         with httpx.Client(base_url=base_url, headers=headers, trust_env=False) as client:
             created = client.post(CREATE, json=body_for(T2V, duration=3))
             task = client.get(f"/v1/tasks/{created.json()['id']}").json()
@@ -142,10 +151,10 @@ def test_cli_serves_until_stopped(stop: signal.Signals) -> None:
 
 def test_cli_faults() -> None:
     with cli("--speed", "inf", "--fault", "rate_limit:on=create,count=1,retry_after=2") as (
-        _,
+        process,
         base_url,
     ):
-        headers = {"Authorization": f"Bearer {DEMO_KEY}"}
+        headers = {"Authorization": f"Bearer {announced_key(process)}"}
         with httpx.Client(base_url=base_url, headers=headers, trust_env=False) as client:
             first = client.post(CREATE, json=body_for(T2V))
             second = client.post(CREATE, json=body_for(T2V))

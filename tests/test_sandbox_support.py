@@ -202,6 +202,7 @@ class Receiver:
 
     statuses: list[int] = field(default_factory=list)
     hits: list[tuple[float, str, dict[str, Any]]] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)  # the Host header of each hit
     server: ThreadingHTTPServer | None = None
 
     @property
@@ -226,6 +227,7 @@ def receiver(statuses: list[int] | None = None) -> Iterator[Receiver]:
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", 0))
             payload = json.loads(self.rfile.read(length))
+            state.hosts.append(self.headers.get("host", ""))
             state.hits.append((time.monotonic(), self.path, payload))
             status = state.statuses.pop(0) if state.statuses else 200
             self.send_response(status)

@@ -122,7 +122,9 @@ def test_same_task_is_rendered_once_and_served_consistently(sb: Sandbox) -> None
 def test_files_are_missing_until_the_task_completes() -> None:
     with Sandbox(speed=1.0, seed=3) as slow, api(slow) as client, raw(slow) as files:
         task_id = client.post("/v1/videos/generations", json=body_for(T2V, duration=3)).json()["id"]
-        early = files.get(f"/files/{task_id}.mp4")
+        task = slow._state.tasks.get(task_id)
+        assert task is not None
+        early = files.get(task.result_url)
         unknown = files.get("/files/task-unified-0-nosuchid.mp4")
     for response in (early, unknown):
         assert response.status_code == 404
@@ -153,3 +155,58 @@ def test_render_time_and_size_of_a_ten_second_clip(sb: Sandbox) -> None:
     print(f"10 s 16:9 clip: {elapsed:.2f} s to complete and download, {len(data) / 1024:.0f} KiB")
     assert elapsed < 15
     assert 20_000 < len(data) < 2_000_000
+
+
+def _frames(data: bytes) -> list[Any]:
+    """Every decoded frame of an MP4, as rgb24 arrays."""
+    import io
+
+    import av
+
+    with av.open(io.BytesIO(data), "r") as container:
+        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+
+
+def _closest(pixel: Any, colours: list[tuple[int, int, int]]) -> int | None:
+    """Which colour `pixel` is (within a small tolerance), or None."""
+    distances = [float(np.abs(np.asarray(c, dtype=float) - pixel).sum()) for c in colours]
+    best = int(np.argmin(distances))
+    return best if distances[best] < 90 else None
+
+
+def test_reference_to_video_shows_every_image_in_turn_and_all_in_a_strip(sb: Sandbox) -> None:
+    colours = [(220, 30, 30), (30, 200, 40), (40, 60, 220)]
+    images = [data_url(image(400, 300, colour=colour)) for colour in colours]
+    _, data = _generate(sb, body_for(REF, duration=3, aspect_ratio="16:9", image_urls=images))
+    frames = _frames(data)
+    height, width = frames[0].shape[:2]
+    # A patch clear of the header, the ball's path, the prompt's box and the thumbnail strip.
+    patch = (
+        slice(int(height * 0.56), int(height * 0.66)),
+        slice(int(width * 0.1), int(width * 0.4)),
+    )
+    shown = [_closest(np.median(frame[patch].reshape(-1, 3), axis=0), colours) for frame in frames]
+    # Each image fills the frame for a third of the clip, in the order given.
+    assert shown[: len(frames) // 3 - 1] == [0] * (len(frames) // 3 - 1)
+    assert shown[len(frames) // 3 + 1 : 2 * len(frames) // 3 - 1] == [1] * (
+        2 * len(frames) // 3 - 1 - (len(frames) // 3 + 1)
+    )
+    assert shown[2 * len(frames) // 3 + 1 :] == [2] * (len(frames) - 2 * len(frames) // 3 - 1)
+    # The strip on the right edge shows all three at every moment: sample the first frame.
+    strip = frames[0][:, width - 40 : width - 20]
+    seen = {
+        _closest(np.median(strip[row : row + 6].reshape(-1, 3), axis=0), colours)
+        for row in range(40, height - 120, 6)
+        if np.abs(strip[row : row + 6].reshape(-1, 3).std(axis=0)).max() < 25
+    }
+    assert seen - {None} == {0, 1, 2}
+
+
+def test_one_reference_image_is_shown_without_a_strip(sb: Sandbox) -> None:
+    colour = (30, 200, 40)
+    body = body_for(REF, duration=3, image_urls=[data_url(image(400, 300, colour=colour))])
+    _, data = _generate(sb, body)
+    frame = probe(data).middle_frame
+    height, width = frame.shape[:2]
+    edge = np.median(frame[60 : height // 2, width - 40 : width - 20].reshape(-1, 3), axis=0)
+    assert np.abs(edge - np.asarray(colour)).max() < 30

@@ -40,6 +40,7 @@ from .protocol import (
     wait_op,
 )
 from .requests import Request
+from .responses import protect_key
 from .result import Result
 from .resume import NO_ID_ADVICE, ResumeOutcome, plan_resume, resume_op
 from .retry import RetryPolicy
@@ -78,6 +79,8 @@ class _BaseClient:
         self._ledger: Ledger | None = given or (Ledger(path) if path is not None else None)
         self._ledger_seen: dict[str, tuple[Any, ...]] = {}
         self._ledger_warned = False
+        if self._settings.api_key is not None:
+            protect_key(self._settings.api_key.reveal())
         self.timeout = timeout
         self.max_retries = max_retries
         self.poll_interval = poll_interval

@@ -29,7 +29,7 @@ from .errors import (
 )
 from .ids import TASK_ID_SHAPE, check_task_id, find_task_id, is_task_id, url_segment
 from .requests import Request
-from .responses import MalformedBody, api_error, json_body
+from .responses import MalformedBody, api_error, json_body, redact
 from .retry import NOT_SENT, RetryNotice, RetryPolicy, describe_failure
 from .task import Task
 
@@ -264,4 +264,6 @@ def _connection_error(
     if create and not isinstance(exc, NOT_SENT):
         return OutcomeUnknownError(f"{what} was sent but no answer came ({type(exc).__name__})")
     settled = "; nothing reached the service, so no task was created" if create else ""
-    return OmniConnectionError(f"{what}{about} failed: {type(exc).__name__}: {exc}{settled}")
+    # An httpx error can quote what the server sent (a garbled status line, say): no key in it.
+    cause = redact(str(exc), request)
+    return OmniConnectionError(f"{what}{about} failed: {type(exc).__name__}: {cause}{settled}")

@@ -1,9 +1,18 @@
-"""Read the service's answers: JSON bodies, and HTTP errors mapped to exception classes."""
+"""Read the service's answers: JSON bodies, and HTTP errors mapped to exception classes.
+
+Whatever text a server sends back passes through here first, and the API key the request carried
+is cut out of it: a server (or a proxy) that echoes the Authorization header into an error body,
+a task's failure message or its reason phrase cannot make the key reach an exception, a repr, a
+log line or a notice.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -28,6 +37,9 @@ _BY_STATUS: dict[int, type[APIError]] = {
 }
 
 
+REDACTED = "<redacted>"
+
+
 class MalformedBody(ValueError):
     """A success answer whose body is not the JSON object the service documents."""
 
@@ -40,7 +52,8 @@ def json_body(response: httpx.Response) -> dict[str, Any]:
         raise MalformedBody(f"not JSON: {_snippet(response)}") from None
     if not isinstance(data, dict):
         raise MalformedBody(f"JSON but not an object: {_snippet(response)}")
-    return data
+    scrubbed: dict[str, Any] = _scrub(data, _secrets(response))
+    return scrubbed
 
 
 def api_error(response: httpx.Response, task_id: str | None = None) -> APIError:
@@ -60,11 +73,84 @@ def api_error(response: httpx.Response, task_id: str | None = None) -> APIError:
     elif isinstance(error, str):
         message = error
     if not message:
-        message = response.reason_phrase or _snippet(response)
+        message = redact(response.reason_phrase, response) or _snippet(response)
     cls = _BY_STATUS.get(status, ServerError if status >= 500 else APIError)
     return cls(status, code, message, kind, task_id)
 
 
+def redact(text: str, source: httpx.Response | httpx.Request) -> str:
+    """`text` with the API key of the request (or the request behind a response) replaced by a
+    marker; for server text that reaches a message by other ways, e.g. inside an httpx error."""
+    for secret in _secrets(source):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def protect_key(key: str) -> None:
+    """Cut `key` out of httpx's own "HTTP Request: ..." log lines too, which quote the server's
+    reason phrase before any of our code sees the answer. Call once per client."""
+    global _protected
+    forms = _forms(key)
+    with _protect_lock:
+        if not set(forms) <= set(_protected):
+            _protected = tuple(sorted({*_protected, *forms}, key=len, reverse=True))
+        if not _httpx_filter_installed.is_set():
+            logging.getLogger("httpx").addFilter(_redact_record)
+            _httpx_filter_installed.set()
+
+
+_protected: tuple[str, ...] = ()
+_protect_lock = threading.Lock()
+_httpx_filter_installed = threading.Event()
+
+
+def _redact_record(record: logging.LogRecord) -> bool:
+    """A logging filter: rewrite the record's text arguments without the protected keys."""
+    secrets = _protected
+    if secrets and isinstance(record.args, tuple):
+        record.args = tuple(
+            arg if isinstance(arg, int | float) else _scrub(str(arg), secrets)
+            for arg in record.args
+        )
+    return True
+
+
+def _forms(key: str) -> tuple[str, ...]:
+    """The key raw and percent-encoded (longest first); none when too short to cut out safely."""
+    if len(key) < 4:  # too short to cut out without mangling ordinary text
+        return ()
+    return tuple(sorted({key, quote(key, safe="")}, key=len, reverse=True))
+
+
+def _secrets(source: httpx.Response | httpx.Request) -> tuple[str, ...]:
+    """The key the request sent, raw and percent-encoded (longest first), if it sent one."""
+    try:
+        request = source if isinstance(source, httpx.Request) else source.request
+    except RuntimeError:  # a response built by hand has no request
+        return ()
+    authorization = request.headers.get("authorization", "")
+    return _forms(authorization.partition(" ")[2].strip())
+
+
+def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:
+    """A copy of decoded JSON with every secret removed from its strings (keys included)."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, list):
+        return [_scrub(item, secrets) for item in value]
+    if isinstance(value, dict):
+        return {_scrub(k, secrets): _scrub(v, secrets) for k, v in value.items()}
+    return value
+
+
 def _snippet(response: httpx.Response, limit: int = 80) -> str:
-    text = response.content[:limit].decode("utf-8", "replace").replace("\n", " ")
+    # Redact before cutting (over enough bytes to hold a key that starts inside the cut), so a
+    # key split by the cut cannot half survive.
+    longest = max((len(secret) for secret in _secrets(response)), default=0)
+    head = response.content[: 4 * (limit + longest)].decode("utf-8", "replace")
+    text = redact(head, response)[:limit].replace("\n", " ")
     return repr(text) if text else "empty body"

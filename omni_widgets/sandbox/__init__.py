@@ -8,7 +8,10 @@ It serves the vendor's `POST /v1/videos/generations` and `GET /v1/tasks/{task_id
 models, validating requests from the vendor's documents, and result videos at `/files/<id>.mp4`
 (valid for `ttl` after completion, then 403 with an S3-style "Request has expired" XML body).
 
-- Keys: any non-empty bearer key works; `sk-sandbox-401`, `-402`, `-403` always get that error.
+- Keys: any non-empty bearer key works (`any_key=False`: only `sb.api_key`, random per sandbox);
+  `sk-sandbox-401`, `-402`, `-403` always get that error. `/_sandbox/` needs `sb.api_key`.
+- Refused like a careful local service: foreign Host headers (421), non-JSON POSTs (415), bodies
+  over `max_body` (413); result URLs carry a random token.
 - Business failures: put `[[fail:<code>]]` in the prompt (any code from the vendor's list, e.g.
   `[[fail:content_policy_violation]]`); the task goes pending, processing, then failed.
 - Faults: `sb.faults.rate_limit(on="create", count=2, retry_after=1)`, `.server_error(...)`

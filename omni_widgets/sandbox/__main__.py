@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import threading
@@ -11,6 +12,7 @@ from types import FrameType
 
 from ._auth import SPECIAL_KEYS
 from ._faults import Fault
+from ._guard import MAX_BODY
 from ._server import Sandbox
 from ._state import DEFAULT_SPEED, DEFAULT_TTL
 
@@ -26,9 +28,13 @@ body=truncated|text (malformed), content_length=false (truncate: send none). Exa
   --fault html:on=download,every=3                      every 3rd download is a proxy's HTML page
   --fault latency:seconds=0.5                           every API request waits 0.5 s
 
-Special keys: {", ".join(f"{key} -> {status}" for key, status in SPECIAL_KEYS.items())}.
+Keys: only the key printed at start (or given with --key) works, unless --any-key; the
+/_sandbox/ endpoints always need that key. Special keys, always accepted:
+{", ".join(f"{key} -> {status}" for key, status in SPECIAL_KEYS.items())}.
 A prompt with [[fail:content_policy_violation]] (or another vendor failure code) fails its task.
 Faults can be changed while running: POST/DELETE {{base}}/_sandbox/faults.
+Refused: a Host header other than 127.0.0.1, localhost, [::1], --host or --allowed-host with the
+port (421); a POST that is not application/json (415); a body over --max-body bytes (413).
 """
 
 
@@ -70,6 +76,28 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="accept callback URLs on 127.0.0.1/localhost, http or https",
     )
+    parser.add_argument(
+        "--key", default=None, help="the API key to accept (default: a fresh random one, printed)"
+    )
+    parser.add_argument(
+        "--any-key",
+        action="store_true",
+        help="accept any non-empty API key, as the in-process Sandbox() does",
+    )
+    parser.add_argument(
+        "--allowed-host",
+        dest="allowed_hosts",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="another name clients may reach the server by (repeatable)",
+    )
+    parser.add_argument(
+        "--max-body",
+        type=int,
+        default=MAX_BODY,
+        help="largest request body in bytes (%(default)s)",
+    )
     return parser
 
 
@@ -82,7 +110,13 @@ def _fault(spec: str) -> Fault:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, start the sandbox, print where it is, and serve until interrupted."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.key is not None and not args.key.strip():
+        parser.error("--key must not be empty")
+    if args.max_body <= 0:
+        parser.error("--max-body must be a positive number of bytes")
+    logging.basicConfig(level=logging.WARNING, format="omni-sandbox: %(levelname)s: %(message)s")
     sandbox = Sandbox(
         speed=args.speed,
         ttl=args.ttl,
@@ -91,6 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=args.port,
         faults=args.faults,
         allow_loopback_callbacks=args.allow_loopback_callbacks,
+        api_key=args.key,
+        any_key=args.any_key,
+        allowed_hosts=args.allowed_hosts,
+        max_body=args.max_body,
     )
     stop = threading.Event()
 
@@ -104,7 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"omni-sandbox: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
     print(f"omni-widgets sandbox serving at {sandbox.base_url}", flush=True)
-    print(f"API key: {sandbox.api_key}", flush=True)
+    accepted = "any non-empty key works" if args.any_key else "only this key works"
+    print(f"API key: {sandbox.api_key} ({accepted})", flush=True)
     print(
         f"  in Python:  OmniClient(api_key={sandbox.api_key!r}, base_url={sandbox.base_url!r})\n"
         f"  in a shell: export OMNI_BASE_URL={sandbox.base_url} OMNI_API_KEY={sandbox.api_key}\n"

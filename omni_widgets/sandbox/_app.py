@@ -5,6 +5,7 @@ endpoints.
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +19,7 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from ._auth import bearer_key, owner_of, special_status
-from ._callbacks import CallbackDispatcher
+from ._callbacks import CallbackDispatcher, check_callback_host
 from ._errors import (
     invalid_request,
     invalid_task_id,
@@ -30,6 +31,7 @@ from ._errors import (
 from ._failures import DirectiveError, parse_directives
 from ._faults import Fault
 from ._files import MediaCache
+from ._guard import Guard, GuardMiddleware, read_body, too_large
 from ._middleware import ASGIApp, WireMiddleware
 from ._render import plan_video
 from ._state import SandboxState
@@ -38,23 +40,39 @@ from ._validate import RequestError, validate_create
 
 ABOUT = """omni-widgets sandbox: a local emulator of EvoLink's Gemini Omni Flash video API.
 
-POST /v1/videos/generations     create a task (Authorization: Bearer <any key>)
+POST /v1/videos/generations     create a task (Authorization: Bearer <key>; JSON body)
 GET  /v1/tasks/{task_id}        query it
-GET  /files/{task_id}.mp4       the result video
-GET|POST|DELETE /_sandbox/faults   inspect, add, clear faults
+GET  /files/<token>/<task_id>.mp4  the result video (the URL in the task's results)
+GET|POST|DELETE /_sandbox/faults   inspect, add, clear faults (the sandbox's own key only)
 GET|DELETE /_sandbox/log           request log, created tasks, callback attempts
 GET|POST /_sandbox/config          speed and ttl
 """
 
 
-def build_app(state: SandboxState) -> ASGIApp:
-    """The sandbox's ASGI application, wrapped in the wire layer that logs and misbehaves."""
+def build_app(state: SandboxState, guard: Guard) -> ASGIApp:
+    """The sandbox's ASGI application, wrapped in the wire layer that logs and misbehaves, behind
+    the guard that refuses foreign hosts, wrong keys, non-JSON POSTs and oversized bodies."""
+
+    async def json_of(request: Request) -> Any:
+        """The parsed body; `_TooLarge` past the size limit, ValueError when not JSON."""
+        data = await read_body(request, guard.max_body)
+        if data is None:
+            raise _TooLarge
+        return json.loads(data)
+
+    def refuse_too_large() -> Response:
+        status, body, headers = too_large(guard.max_body)
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         assert state.files_dir is not None, "the owner sets files_dir before serving"
         state.media = MediaCache(state.files_dir)
-        state.callbacks = CallbackDispatcher(state.recorder, state.callback_retry_delays)
+        state.callbacks = CallbackDispatcher(
+            state.recorder,
+            state.callback_retry_delays,
+            allow_loopback=state.allow_loopback_callbacks,
+        )
         try:
             yield
         finally:
@@ -67,12 +85,16 @@ def build_app(state: SandboxState) -> ASGIApp:
         if key is None or special_status(key) == 401:
             return _json(vendor_error("create", 401), 401)
         try:
-            body = json.loads(await request.body())
+            body = await json_of(request)
+        except _TooLarge:
+            return refuse_too_large()
         except ValueError:
             return _json(invalid_request("request body must be valid JSON", None), 400)
         try:
             valid = validate_create(body, allow_loopback_callbacks=state.allow_loopback_callbacks)
             text, fail_code = parse_directives(valid.prompt)
+            if valid.callback_url:
+                await check_callback_host(valid.callback_url, state.allow_loopback_callbacks)
         except RequestError as exc:
             return _json(invalid_request(exc.message, exc.param), 400)
         except DirectiveError as exc:
@@ -124,6 +146,10 @@ def build_app(state: SandboxState) -> ASGIApp:
     async def download(request: Request) -> Response:
         name: str = request.path_params["name"]
         task = state.tasks.get(name.removesuffix(".mp4")) if name.endswith(".mp4") else None
+        if task is not None and not secrets.compare_digest(
+            request.path_params["token"], task.file_token
+        ):
+            task = None
         now = time.monotonic()
         if task is None or task.state(now)[0] != "completed" or state.media is None:
             return _xml(storage_error(404, request.url.path), 404)
@@ -136,14 +162,19 @@ def build_app(state: SandboxState) -> ASGIApp:
             path, media_type="video/mp4", headers={"Cache-Control": "private, max-age=86400"}
         )
 
+    async def missing_file(request: Request) -> Response:
+        return _xml(storage_error(404, request.url.path), 404)
+
     async def faults(request: Request) -> Response:
         if request.method == "DELETE":
             state.faults.clear()
         elif request.method == "POST":
             try:
-                data = json.loads(await request.body())
+                data = await json_of(request)
                 items = data if isinstance(data, list) else [data]
                 rules = [Fault.from_mapping(item) for item in items]
+            except _TooLarge:
+                return refuse_too_large()
             except (ValueError, TypeError, AttributeError) as exc:
                 return _json(invalid_request(f"bad fault: {exc}", None), 400)
             for rule in rules:
@@ -158,13 +189,15 @@ def build_app(state: SandboxState) -> ASGIApp:
     async def config(request: Request) -> Response:
         if request.method == "POST":
             try:
-                data = json.loads(await request.body())
+                data = await json_of(request)
                 unknown = set(data) - {"speed", "ttl"}
                 if unknown:
                     raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
                 values = {name: float(data[name]) for name in data}
                 if any(not value > 0 for value in values.values()):
                     raise ValueError("speed and ttl must be positive")
+            except _TooLarge:
+                return refuse_too_large()
             except (ValueError, TypeError, AttributeError) as exc:
                 return _json(invalid_request(f"bad config: {exc}", None), 400)
             for name, value in values.items():
@@ -177,14 +210,16 @@ def build_app(state: SandboxState) -> ASGIApp:
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 405:
-            return _json(method_not_allowed(request.method, request.url.path), 405)
+            body = method_not_allowed(request.method, request.url.path)
+            return JSONResponse(body, status_code=405, headers=exc.headers)
         return _json(not_found(request.url.path), 404)
 
     routes = [
         Route("/", about),
         Route("/v1/videos/generations", create, methods=["POST"]),
         Route("/v1/tasks/{task_id:path}", query, methods=["GET"]),
-        Route("/files/{name}", download, methods=["GET", "HEAD"]),
+        Route("/files/{token}/{name}", download, methods=["GET", "HEAD"]),
+        Route("/files/{rest:path}", missing_file, methods=["GET", "HEAD"]),
         Route("/_sandbox/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route("/_sandbox/log", log, methods=["GET", "DELETE"]),
         Route("/_sandbox/config", config, methods=["GET", "POST"]),
@@ -192,7 +227,11 @@ def build_app(state: SandboxState) -> ASGIApp:
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={404: http_error, 405: http_error}
     )
-    return WireMiddleware(app, state)
+    return GuardMiddleware(WireMiddleware(app, state), guard)
+
+
+class _TooLarge(Exception):
+    """The request body passed the size limit."""
 
 
 def _json(body: dict[str, Any], status: int = 200) -> JSONResponse:

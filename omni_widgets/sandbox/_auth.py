@@ -1,5 +1,5 @@
-"""Bearer-key checks: any non-empty key works, except a few special keys that provoke 401, 402 and
-403.
+"""Bearer-key parsing and the special keys that provoke 401, 402 and 403; which other keys are
+accepted is the guard's decision (`_guard.py`).
 """
 
 from __future__ import annotations
@@ -7,7 +7,8 @@ from __future__ import annotations
 import hashlib
 
 DEMO_KEY = "sk-sandbox-demo"
-"""The key the sandbox advertises; any other non-empty key works just as well."""
+"""A key for the in-process sandbox, which accepts any non-empty key; kept for compatibility (a
+sandbox's own key, `Sandbox.api_key`, is random)."""
 
 SPECIAL_KEYS: dict[str, int] = {
     "sk-sandbox-401": 401,

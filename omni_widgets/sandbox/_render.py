@@ -1,10 +1,11 @@
 """Render the stand-in video: a real H.264 + AAC MP4 (faststart) that shows the prompt, moves and
 sings.
 
-Every clip draws the prompt's words over the (first) input image or a colour picked from the prompt,
+Every clip draws the prompt's words over the input image or a colour picked from the prompt,
 moves a ball across the frame, and plays a tone whose pitch derives from the prompt, so a person can
-tell clips apart. PyAV, numpy and Pillow are imported on first use to keep `import
-omni_widgets.sandbox` light.
+tell clips apart. A reference-to-video clip shows every image it was given: each fills the frame in
+turn, and a strip of thumbnails of all of them (the current one outlined) stays at the right edge.
+PyAV, numpy and Pillow are imported on first use to keep `import omni_widgets.sandbox` light.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import io
 import math
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ._validate import EDIT, CreateRequest
+from ._validate import EDIT, REF, CreateRequest
 
 if TYPE_CHECKING:
     import numpy as np
@@ -49,6 +50,7 @@ class VideoSpec:
     text: str
     label: str
     image: bytes | None = None
+    references: tuple[bytes, ...] = ()  # reference-to-video: every inline image, shown in turn
 
     @property
     def digest(self) -> bytes:
@@ -74,7 +76,10 @@ def plan_video(request: CreateRequest, text: str) -> VideoSpec:
     else:
         size = LANDSCAPE
     duration = AUTO_DURATION if request.duration in (None, "auto") else int(request.duration or 0)
-    return VideoSpec(size[0], size[1], duration, text, _LABELS[request.model], image)
+    references: tuple[bytes, ...] = ()
+    if request.model == REF:
+        references = tuple(item.data for item in request.images if item is not None)
+    return VideoSpec(size[0], size[1], duration, text, _LABELS[request.model], image, references)
 
 
 class RenderCancelled(Exception):
@@ -86,8 +91,7 @@ def render_mp4(spec: VideoSpec, path: Path, cancel: threading.Event | None = Non
     import av
     import numpy as np
 
-    background = _background(spec)
-    base = np.asarray(background, dtype=np.uint8).copy()
+    bases = [np.asarray(picture, dtype=np.uint8).copy() for picture in _backgrounds(spec)]
     partial = path.with_name(path.name + ".part")
     container = av.open(str(partial), "w", format="mp4", options={"movflags": "+faststart"})
     try:
@@ -102,6 +106,7 @@ def render_mp4(spec: VideoSpec, path: Path, cancel: threading.Event | None = Non
         for index in range(frames):
             if cancel is not None and cancel.is_set():
                 raise RenderCancelled(str(path))
+            base = bases[min(len(bases) - 1, index * len(bases) // frames)]
             frame = av.VideoFrame.from_ndarray(_animate(base, index, frames), format="rgb24")
             frame.pts = index
             container.mux(video.encode(frame))
@@ -123,6 +128,35 @@ def render_mp4(spec: VideoSpec, path: Path, cancel: threading.Event | None = Non
         raise
     container.close()
     os.replace(partial, path)
+
+
+def _backgrounds(spec: VideoSpec) -> list[Image.Image]:
+    """The still picture of each stretch of the clip: one, or one per reference image."""
+    if len(spec.references) < 2:
+        return [_background(spec)]
+    thumbnails = [_decode(data) for data in spec.references]
+    pictures = []
+    for current, data in enumerate(spec.references):
+        picture = _background(replace(spec, image=data))
+        _draw_strip(picture, thumbnails, current)
+        pictures.append(picture)
+    return pictures
+
+
+def _draw_strip(canvas: Image.Image, thumbnails: list[Image.Image | None], current: int) -> None:
+    """Thumbnails of all reference images along the right edge, the current one outlined."""
+    from PIL import ImageDraw
+
+    side = max(16, min(canvas.height // 6, (canvas.height - 60) // max(1, len(thumbnails)) - 6))
+    left = canvas.width - side - 8
+    draw = ImageDraw.Draw(canvas)
+    for index, thumbnail in enumerate(thumbnails):
+        top = 40 + index * (side + 6)
+        if thumbnail is not None:
+            canvas.paste(_cover(thumbnail, side, side), (left, top))
+        outline = (255, 230, 120) if index == current else (0, 0, 0)
+        box = [left - 2, top - 2, left + side + 1, top + side + 1]
+        draw.rectangle(box, outline=outline, width=2)
 
 
 def _background(spec: VideoSpec) -> Image.Image:

@@ -1,12 +1,16 @@
 """`Sandbox`: the emulator served by uvicorn on its own thread and event loop.
 
 Its own loop is what lets it run inside a Jupyter kernel, whose main thread already runs one. It
-binds a free port on 127.0.0.1 by default, and removes its rendered files when stopped.
+binds a free port on 127.0.0.1 by default (and warns when told to listen anywhere else), and
+removes its rendered files when stopped.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
+import logging
+import secrets
 import shutil
 import socket
 import tempfile
@@ -18,15 +22,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from ._auth import DEMO_KEY
 from ._callbacks import VENDOR_RETRY_DELAYS
 from ._faults import Fault, Faults
+from ._guard import MAX_BODY, Guard
 from ._log import CallbackAttempt, Recorder, RequestRecord
 from ._state import DEFAULT_SPEED, DEFAULT_TTL, SandboxState
 from ._tasks import TaskStore
 
 if TYPE_CHECKING:
     import uvicorn
+
+_log = logging.getLogger("omni_widgets.sandbox")
 
 
 class Sandbox:
@@ -39,7 +45,14 @@ class Sandbox:
         about 3 s); `float("inf")` completes every task by its first query.
     ttl: seconds a result URL stays valid after the task completes (default 24 h).
     seed: makes task ids, timings and random faults reproducible.
-    host, port: where to listen (default 127.0.0.1 and a free port).
+    host, port: where to listen (default 127.0.0.1 and a free port); any other address than a
+        loopback one is logged as a warning, since the service then answers other machines.
+    api_key: the sandbox's own key (default: a fresh random one); only it may use `/_sandbox/`.
+    any_key: accept any non-empty key on the API (default), not only `api_key` (and the special
+        `sk-sandbox-40x` keys).
+    allowed_hosts: more names the Host header may carry (loopback names and `host` always work),
+        e.g. the machine's name when serving other machines.
+    max_body: largest request body in bytes (default 100 MiB); bigger ones get a 413.
     faults: initial fault rules (see `Faults`); change them any time through `sb.faults`.
     allow_loopback_callbacks: accept http(s) callback URLs on 127.0.0.1 / localhost (for tests).
     callback_retry_delays: pauses before the callback retries (the vendor's 1, 2, 4 s by default).
@@ -56,13 +69,25 @@ class Sandbox:
         faults: Iterable[Fault] = (),
         allow_loopback_callbacks: bool = False,
         callback_retry_delays: Sequence[float] = VENDOR_RETRY_DELAYS,
+        api_key: str | None = None,
+        any_key: bool = True,
+        allowed_hosts: Iterable[str] = (),
+        max_body: int = MAX_BODY,
     ) -> None:
         if not speed > 0:
             raise ValueError(f"speed must be positive, got {speed!r}")
         if not ttl > 0:
             raise ValueError(f"ttl must be positive, got {ttl!r}")
+        if api_key is not None and not api_key.strip():
+            raise ValueError("api_key must not be empty")
+        if not max_body > 0:
+            raise ValueError(f"max_body must be positive, got {max_body!r}")
         self.host = host
         self.port = port
+        self.allowed_hosts = tuple(allowed_hosts)
+        self._guard = Guard(
+            api_key or f"sk-sandbox-{secrets.token_urlsafe(24)}", any_key=any_key, max_body=max_body
+        )
         self._state = SandboxState(
             speed=float(speed),
             ttl=float(ttl),
@@ -80,8 +105,13 @@ class Sandbox:
 
     @property
     def api_key(self) -> str:
-        """A key to use; any non-empty key works except the special `sk-sandbox-40x` ones."""
-        return DEMO_KEY
+        """The sandbox's own key: always accepted; the only one the `/_sandbox/` endpoints take."""
+        return self._guard.api_key
+
+    @property
+    def any_key(self) -> bool:
+        """Whether the API accepts any non-empty key, not only `api_key`."""
+        return self._guard.any_key
 
     @property
     def base_url(self) -> str:
@@ -166,8 +196,16 @@ class Sandbox:
             self._cleanup()
             raise
         self.port = sock.getsockname()[1]
+        self._guard.serve_at(self.host, self.port, self.allowed_hosts)
+        if not _is_loopback(sock.getsockname()[0]):
+            _log.warning(
+                "the omni-widgets sandbox listens on %s, not a loopback address: other machines "
+                "can reach it; its API accepts %s",
+                self.host,
+                "any non-empty key" if self.any_key else "only its own key",
+            )
         config = uvicorn.Config(
-            build_app(self._state),
+            build_app(self._state, self._guard),
             log_config=None,  # leave the host's (e.g. a notebook's) logging alone
             log_level="warning",
             access_log=False,
@@ -219,3 +257,10 @@ class Sandbox:
     def __repr__(self) -> str:
         where = self.base_url if self._server is not None else "stopped"
         return f"<Sandbox {where} speed={self.speed:g} faults={len(self.faults.rules)}>"
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.partition("%")[0]).is_loopback
+    except ValueError:
+        return False

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import random
+import secrets
 import string
 import threading
 import time
@@ -52,11 +53,12 @@ class Task:
     finish_after: float  # real seconds until the terminal state (earlier when scripted to fail)
     fail_code: str | None = None
     callback_scheduled: bool = field(default=False, repr=False)
+    file_token: str = field(default_factory=lambda: secrets.token_urlsafe(16), repr=False)
 
     @property
     def result_url(self) -> str:
-        """Where the finished video is served."""
-        return f"{self.base_url}/files/{self.id}.mp4"
+        """Where the finished video is served: the random token makes the URL unguessable."""
+        return f"{self.base_url}/files/{self.file_token}/{self.id}.mp4"
 
     @property
     def finishes_at(self) -> float:

@@ -316,7 +316,9 @@ def _check_callback_url(value: object, *, allow_loopback: bool) -> None:
             f"address, got host {_show(host)}",
             "callback_url",
         )
-    if parts.scheme.lower() != "https":
+    # With loopback callbacks allowed, http may still be fine: it is, if the name resolves only to
+    # loopback addresses, which the caller checks after resolving it (see _callbacks.py).
+    if parts.scheme.lower() != "https" and not allow_loopback:
         raise RequestError(
             f"callback_url must use https, got {_show(parts.scheme + '://')}", "callback_url"
         )
