@@ -43,7 +43,7 @@ GET  /v1/tasks/{task_id}        query it
 GET  /files/{task_id}.mp4       the result video
 GET|POST|DELETE /_sandbox/faults   inspect, add, clear faults
 GET|DELETE /_sandbox/log           request log, created tasks, callback attempts
-GET|POST /_sandbox/config          speed and ttl
+GET|POST /_sandbox/config          speed, ttl (result URLs), record_ttl (task records)
 """
 
 
@@ -55,9 +55,11 @@ def build_app(state: SandboxState) -> ASGIApp:
         assert state.files_dir is not None, "the owner sets files_dir before serving"
         state.media = MediaCache(state.files_dir)
         state.callbacks = CallbackDispatcher(state.recorder, state.callback_retry_delays)
+        state.tasks.on_expire = state.media.forget
         try:
             yield
         finally:
+            state.tasks.on_expire = None
             await state.callbacks.aclose()
             await state.media.aclose()
             state.media = state.callbacks = None
@@ -159,17 +161,23 @@ def build_app(state: SandboxState) -> ASGIApp:
         if request.method == "POST":
             try:
                 data = json.loads(await request.body())
-                unknown = set(data) - {"speed", "ttl"}
+                unknown = set(data) - {"speed", "ttl", "record_ttl"}
                 if unknown:
                     raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
                 values = {name: float(data[name]) for name in data}
                 if any(not value > 0 for value in values.values()):
-                    raise ValueError("speed and ttl must be positive")
+                    raise ValueError("speed, ttl and record_ttl must be positive")
             except (ValueError, TypeError, AttributeError) as exc:
                 return _json(invalid_request(f"bad config: {exc}", None), 400)
             for name, value in values.items():
                 setattr(state, name, value)
-        return _json({"speed": _finite(state.speed), "ttl": _finite(state.ttl)})
+        return _json(
+            {
+                "speed": _finite(state.speed),
+                "ttl": _finite(state.ttl),
+                "record_ttl": _finite(state.record_ttl),
+            }
+        )
 
     async def about(request: Request) -> Response:
         return PlainTextResponse(ABOUT)

@@ -1,12 +1,15 @@
 """`Sandbox`: the emulator served by uvicorn on its own thread and event loop.
 
 Its own loop is what lets it run inside a Jupyter kernel, whose main thread already runs one. It
-binds a free port on 127.0.0.1 by default, and removes its rendered files when stopped.
+binds a free port on 127.0.0.1 by default, and removes its rendered files when stopped. Given a
+state folder, it keeps its task records (and its key) there, so a new process knows old tasks.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import secrets
 import shutil
 import socket
 import tempfile
@@ -23,7 +26,7 @@ from ._callbacks import VENDOR_RETRY_DELAYS
 from ._faults import Fault, Faults
 from ._log import CallbackAttempt, Recorder, RequestRecord
 from ._state import DEFAULT_SPEED, DEFAULT_TTL, SandboxState
-from ._tasks import TaskStore
+from ._tasks import DEFAULT_RECORD_TTL, TaskStore
 
 if TYPE_CHECKING:
     import uvicorn
@@ -43,6 +46,11 @@ class Sandbox:
     faults: initial fault rules (see `Faults`); change them any time through `sb.faults`.
     allow_loopback_callbacks: accept http(s) callback URLs on 127.0.0.1 / localhost (for tests).
     callback_retry_delays: pauses before the callback retries (the vendor's 1, 2, 4 s by default).
+    state_dir: a folder for task records (SQLite) and the key, so a restarted sandbox still
+        answers for earlier tasks and serves their videos; None keeps everything in memory.
+    record_ttl: seconds a task record is kept after creation (default 7 days); then queries
+        answer 404 `task_not_found`, as the service does.
+    api_key: the key to advertise (default `DEMO_KEY`, or a random one kept in `state_dir`).
     """
 
     def __init__(
@@ -56,13 +64,22 @@ class Sandbox:
         faults: Iterable[Fault] = (),
         allow_loopback_callbacks: bool = False,
         callback_retry_delays: Sequence[float] = VENDOR_RETRY_DELAYS,
+        state_dir: str | os.PathLike[str] | None = None,
+        record_ttl: float = DEFAULT_RECORD_TTL,
+        api_key: str | None = None,
     ) -> None:
         if not speed > 0:
             raise ValueError(f"speed must be positive, got {speed!r}")
         if not ttl > 0:
             raise ValueError(f"ttl must be positive, got {ttl!r}")
+        if not record_ttl > 0:
+            raise ValueError(f"record_ttl must be positive, got {record_ttl!r}")
         self.host = host
         self.port = port
+        self.state_dir = Path(state_dir).expanduser() if state_dir is not None else None
+        if api_key is None and self.state_dir is not None:
+            api_key = stored_key(self.state_dir)
+        self._api_key = api_key or DEMO_KEY
         self._state = SandboxState(
             speed=float(speed),
             ttl=float(ttl),
@@ -71,7 +88,7 @@ class Sandbox:
             seed=seed,
             faults=Faults(faults, seed=seed),
             recorder=Recorder(),
-            tasks=TaskStore(seed),
+            tasks=TaskStore(seed, float(record_ttl)),
         )
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -80,14 +97,17 @@ class Sandbox:
 
     @property
     def api_key(self) -> str:
-        """A key to use; any non-empty key works except the special `sk-sandbox-40x` ones."""
-        return DEMO_KEY
+        """The key to use (tasks belong to the key that created them)."""
+        return self._api_key
 
     @property
     def base_url(self) -> str:
         """`http://host:port` of the running server."""
         if self._server is None:
             raise RuntimeError("the sandbox is not running; call start() first")
+        return self._url()
+
+    def _url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         if self.host in ("0.0.0.0", "::"):
             host = "127.0.0.1"
@@ -124,6 +144,22 @@ class Sandbox:
         if not value > 0:
             raise ValueError(f"ttl must be positive, got {value!r}")
         self._state.ttl = float(value)
+
+    @property
+    def record_ttl(self) -> float:
+        """Seconds task records are kept after creation."""
+        return self._state.record_ttl
+
+    @record_ttl.setter
+    def record_ttl(self, value: float) -> None:
+        if not value > 0:
+            raise ValueError(f"record_ttl must be positive, got {value!r}")
+        self._state.record_ttl = float(value)
+
+    @property
+    def idle_seconds(self) -> float:
+        """Seconds since the latest request of any kind (or since the sandbox was made)."""
+        return time.monotonic() - self._state.last_request
 
     @property
     def requests(self) -> list[RequestRecord]:
@@ -166,6 +202,13 @@ class Sandbox:
             self._cleanup()
             raise
         self.port = sock.getsockname()[1]
+        if self.state_dir is not None:
+            try:
+                self._state.tasks.attach(self.state_dir, self._url())
+            except Exception:
+                sock.close()
+                self._cleanup()
+                raise
         config = uvicorn.Config(
             build_app(self._state),
             log_config=None,  # leave the host's (e.g. a notebook's) logging alone
@@ -204,6 +247,7 @@ class Sandbox:
             self._cleanup()
         self._server = self._thread = self._socket = None
         self._state.files_dir = None
+        self._state.tasks.detach()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -219,3 +263,26 @@ class Sandbox:
     def __repr__(self) -> str:
         where = self.base_url if self._server is not None else "stopped"
         return f"<Sandbox {where} speed={self.speed:g} faults={len(self.faults.rules)}>"
+
+
+def stored_key(state_dir: Path) -> str:
+    """The state folder's key (made on first use, readable by its owner only), so a sandbox
+    restarted on the same folder accepts the same key and knows whose tasks are whose."""
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = state_dir / "key"
+    with contextlib.suppress(FileNotFoundError):
+        key = path.read_text().strip()
+        if key:
+            return key
+    key = f"sk-sandbox-{secrets.token_urlsafe(24)}"
+    temp = state_dir / f".key.{os.getpid()}"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    try:
+        os.link(temp, path)  # fails if another process made the key meanwhile: use theirs
+    except FileExistsError:
+        return path.read_text().strip()
+    finally:
+        temp.unlink()
+    return key
