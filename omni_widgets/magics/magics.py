@@ -281,7 +281,7 @@ class OmniMagics(Magics):
           %omni resume ID           watch and download a task created elsewhere or before a
                                     kernel restart (takes --wait, --out, -o)
           %omni config              the effective settings (the API key stays masked)
-          %omni sandbox start|stop  start or stop the in-process sandbox
+          %omni sandbox start|stop  start or stop the shared local sandbox
           %omni help, %omni --help, %omni?   this help
 
         To make a video of a prompt that begins with one of these words, quote the prompt,
@@ -293,7 +293,8 @@ class OmniMagics(Magics):
         line naming the option, and create no task.
 
         Service: OMNI_API_KEY (or EVOLINK_API_KEY) and OMNI_BASE_URL choose it. With no key,
-        the in-process sandbox makes free local videos and each card says SANDBOX.
+        the shared local sandbox (one process for all your kernels, kept until 2 h idle)
+        makes free local videos and each card says SANDBOX.
 
         Defaults: %config OmniMagics.duration = 6 (also aspect_ratio, out, wait), or
         c.OmniMagics.duration = 6 in ipython_config.py. Options on the line win.
