@@ -591,8 +591,9 @@ def test_sandbox_subcommand_and_no_key_means_the_sandbox(
         omni(ip, "sandbox start")
         started = capsys.readouterr().out
         assert "The sandbox runs at http://127.0.0.1:" in started
+        assert "for all your kernels" in started and "2 h without requests" in started
         omni(ip, "config")
-        url = started.split("runs at ")[1].split()[0].rstrip(".")
+        url = started.split("runs at ")[1].split()[0].rstrip(":")
         assert f"the shared local sandbox ({url})" in capsys.readouterr().out
         omni(ip, "a sandcastle --duration 3 --wait -o t_r")
         job = find_job(ip.user_ns["t_r"].task.id)

@@ -453,8 +453,14 @@ class OmniMagics(Magics):
     def _do_sandbox(self, words: list[str], args: argparse.Namespace) -> None:
         action = words[0]
         if action == "start":
+            from ..sandbox import DEFAULT_IDLE_EXIT
+
             sandbox = shared_sandbox()
-            print(f"The sandbox runs at {sandbox.base_url}.")
+            print(
+                f"The sandbox runs at {sandbox.base_url}: one process (pid {sandbox.pid}) for all "
+                f"your kernels, so its tasks outlive this one. It exits after "
+                f"{DEFAULT_IDLE_EXIT / 3600:g} h without requests, or with %omni sandbox stop."
+            )
             settings = resolve()
             if settings.api_key is not None:
                 print(
@@ -470,7 +476,10 @@ class OmniMagics(Magics):
             watched = [
                 j for j in session_jobs() if j.running and old is not None and j.connection is old
             ]
-            print("The sandbox stopped; it starts again when a task needs it.")
+            print(
+                "The sandbox stopped (for all your kernels); it starts again when a task needs "
+                "it, and still knows its earlier tasks."
+            )
             if watched:
                 print(f"{len(watched)} sandbox task(s) still running will end with an error.")
         else:

@@ -245,6 +245,10 @@ def _spawn(home: Path, idle_exit: float, timeout: float) -> SharedSandbox:
         "--idle-exit",
         str(idle_exit),
     ]
+    # The child runs this very copy of the package, wherever the caller imported it from.
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = {k: v for k, v in os.environ.items() if "API_KEY" not in k}  # it needs no real key
+    env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
     log_fd = os.open(home / "sandbox.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         detach: dict[str, Any] = (
@@ -259,6 +263,7 @@ def _spawn(home: Path, idle_exit: float, timeout: float) -> SharedSandbox:
             stderr=log_fd,
             close_fds=True,
             cwd=home,
+            env=env,
             **detach,
         )
     finally:
