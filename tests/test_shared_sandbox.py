@@ -17,7 +17,7 @@ import httpx
 import pytest
 from test_sandbox_support import CREATE, T2V, body_for
 
-from omni_widgets.notebook.connection import connect
+from omni_widgets.notebook.connection import connect, shared_sandbox
 from omni_widgets.sandbox import SharedSandbox, find_shared, start_shared, stop_shared
 from omni_widgets.sandbox._shared import DISCOVERY_FILE, _gone
 
@@ -145,6 +145,7 @@ def test_connect_without_a_key_uses_the_shared_sandbox(
 ) -> None:
     for name in ("OMNI_API_KEY", "EVOLINK_API_KEY", "OMNI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
+    shared_sandbox()  # the session's, now cached in this process
     monkeypatch.setenv("OMNI_SANDBOX_HOME", str(home))
     connection = connect()
     shared = find_shared(home)

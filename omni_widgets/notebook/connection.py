@@ -76,11 +76,11 @@ def shared_sandbox() -> SharedSandbox:
     One process serves every kernel of the user and keeps its tasks on disk, so a task started
     before a kernel died can be resumed from a new kernel. See `omni_widgets.sandbox.SharedSandbox`.
     """
+    from ..sandbox import sandbox_home, start_shared
+
     global _sandbox
     with _lock:
-        if _sandbox is None or not _sandbox.alive():
-            from ..sandbox import start_shared
-
+        if _sandbox is None or _sandbox.home != sandbox_home() or not _sandbox.alive():
             _sandbox = start_shared()
         return _sandbox
 

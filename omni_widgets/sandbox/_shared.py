@@ -96,6 +96,8 @@ class SharedSandbox:
         self.pid = found.pid
         self._key = found.key
         self._discovery_file = discovery_file
+        self.home = discovery_file.parent
+        """The sandbox home it was found in."""
 
     @property
     def api_key(self) -> str:
