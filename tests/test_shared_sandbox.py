@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -113,6 +114,7 @@ def test_tasks_outlive_the_starter_and_the_sandboxs_own_restart(home: Path) -> N
 
     second = start_shared(home)
     assert second.pid != first.pid and second.api_key == first.api_key
+    assert second.base_url == first.base_url  # its port again, so earlier result URLs still work
     with _client(second) as client:
         body = client.get(f"/v1/tasks/{task_id}").json()
         assert body["status"] == "completed" and body["results"][0].startswith(second.base_url)
@@ -152,3 +154,16 @@ def test_connect_without_a_key_uses_the_shared_sandbox(
     assert shared is not None and connection.sandbox and connection.key_source == "sandbox"
     assert (connection.base_url, connection.api_key) == (shared.base_url, shared.api_key)
     assert shared.api_key not in repr(connection)
+
+
+def test_a_restart_finds_another_port_when_its_old_one_is_taken(home: Path) -> None:
+    first = start_shared(home)
+    first.stop()
+    _until_gone(first.pid)
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # despite TIME_WAIT
+        squatter.bind(("127.0.0.1", first.port))
+        squatter.listen()
+        second = start_shared(home)
+        assert second.port != first.port and second.alive()
+    assert (home / "last_port").read_text() == str(second.port)

@@ -100,6 +100,11 @@ class SharedSandbox:
         """The sandbox home it was found in."""
 
     @property
+    def port(self) -> int:
+        """The port it listens on."""
+        return int(self.base_url.rsplit(":", 1)[1])
+
+    @property
     def api_key(self) -> str:
         """The key the process accepts (kept in its state folder, readable by the user only)."""
         return self._key
@@ -232,14 +237,28 @@ def stop_shared(home: Path | None = None) -> bool:
 
 
 def _spawn(home: Path, idle_exit: float, timeout: float) -> SharedSandbox:
+    """Start the process, on its previous port if free (so old result URLs still work)."""
+    (home / DISCOVERY_FILE).unlink(missing_ok=True)  # stale: its process no longer answers
+    remembered = home / "last_port"
+    with contextlib.suppress(OSError, ValueError):
+        handle = _launch(home, idle_exit, timeout, int(remembered.read_text()))
+        if handle is not None:
+            return handle
+    handle = _launch(home, idle_exit, timeout, 0)
+    assert handle is not None, "port 0 is always free"
+    remembered.write_text(str(handle.port))
+    return handle
+
+
+def _launch(home: Path, idle_exit: float, timeout: float, port: int) -> SharedSandbox | None:
+    """Start the process on `port`; None if that port is taken."""
     discovery = home / DISCOVERY_FILE
-    discovery.unlink(missing_ok=True)  # stale: its process no longer answers
     command = [
         sys.executable,
         "-m",
         "omni_widgets.sandbox",
         "--port",
-        "0",
+        str(port),
         "--state-dir",
         str(home / "state"),
         "--discovery-file",
@@ -279,6 +298,9 @@ def _spawn(home: Path, idle_exit: float, timeout: float) -> SharedSandbox:
             if handle.alive():
                 return handle
         if process.poll() is not None:
+            if port and process.returncode == 1:  # cannot listen there
+                del _children[process.pid]
+                return None
             raise RuntimeError(
                 f"the shared sandbox exited at start (code {process.returncode}); "
                 f"see {home / 'sandbox.log'}"
