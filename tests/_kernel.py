@@ -36,19 +36,21 @@ from jupyter_client.manager import KernelManager
 #: explicitly through ``env=`` overrides.
 SCRUBBED_PREFIXES = ("OMNI_", "EVOLINK_")
 SCRUBBED_NAMES = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GENAI_API_KEY")
+KEPT_NAMES = ("OMNI_SANDBOX_HOME",)
 
 
 def sanitized_env(overrides: Mapping[str, str | None] | None = None) -> dict[str, str]:
     """Return a copy of ``os.environ`` fit for a child kernel or Lab server.
 
-    Credentials and ``OMNI_*``/``EVOLINK_*`` settings are removed (see ``SCRUBBED_*``), this
+    Credentials and ``OMNI_*``/``EVOLINK_*`` settings are removed (see ``SCRUBBED_*``) except
+    ``OMNI_SANDBOX_HOME`` (the test session's private shared sandbox, see ``conftest.py``), this
     interpreter's ``bin`` directory goes first on ``PATH`` so the child uses the same
     virtualenv, and then ``overrides`` apply: a string sets a variable, ``None`` removes it.
     """
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(SCRUBBED_PREFIXES) and k not in SCRUBBED_NAMES
+        if k in KEPT_NAMES or (not k.startswith(SCRUBBED_PREFIXES) and k not in SCRUBBED_NAMES)
     }
     bindir = str(Path(sys.executable).parent)
     env["PATH"] = os.pathsep.join(

@@ -25,6 +25,9 @@ from _kernel import Kernel
 from _lab import CHROMIUM_PATH, LabPage, LabServer, launch_chromium
 from playwright.sync_api import Browser, sync_playwright
 
+from omni_widgets.sandbox import stop_shared
+from omni_widgets.sandbox._shared import HOME_ENV
+
 LabServerFactory = Callable[..., LabServer]
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
@@ -47,6 +50,23 @@ def _isolated_ledger(
     path = tmp_path_factory.mktemp("ledger") / "omni-tasks.sqlite3"
     monkeypatch.setenv("OMNI_LEDGER", str(path))
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_sandbox_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A private home for the shared sandbox process (``OMNI_SANDBOX_HOME``) for this session, so
+    tests never use or stop the developer's own; the process is stopped at the end."""
+    home = tmp_path_factory.mktemp("sandbox-home")
+    previous = os.environ.get(HOME_ENV)
+    os.environ[HOME_ENV] = str(home)
+    try:
+        yield home
+    finally:
+        stop_shared(home)
+        if previous is None:
+            os.environ.pop(HOME_ENV, None)
+        else:
+            os.environ[HOME_ENV] = previous
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ meanwhile, and its effects are visible through later executes (what nbclient can
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -64,4 +65,6 @@ def test_env_is_scrubbed_and_overridable(monkeypatch: pytest.MonkeyPatch) -> Non
     with Kernel(env={"OMNI_BASE_URL": "http://127.0.0.1:9"}) as k:
         k.execute("import os")
         got = k.value("{k: v for k, v in os.environ.items() if k.startswith(('OMNI', 'EVOLINK'))}")
-    assert got == {"OMNI_BASE_URL": "http://127.0.0.1:9"}
+    # OMNI_SANDBOX_HOME stays: it is the session's private shared sandbox (conftest.py).
+    home = os.environ["OMNI_SANDBOX_HOME"]
+    assert got == {"OMNI_BASE_URL": "http://127.0.0.1:9", "OMNI_SANDBOX_HOME": home}

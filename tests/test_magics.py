@@ -591,9 +591,10 @@ def test_sandbox_subcommand_and_no_key_means_the_sandbox(
         omni(ip, "sandbox start")
         started = capsys.readouterr().out
         assert "The sandbox runs at http://127.0.0.1:" in started
+        assert "for all your kernels" in started and "2 h without requests" in started
         omni(ip, "config")
-        url = started.split("runs at ")[1].split()[0].rstrip(".")
-        assert f"the in-process sandbox ({url})" in capsys.readouterr().out
+        url = started.split("runs at ")[1].split()[0].rstrip(":")
+        assert f"the shared local sandbox ({url})" in capsys.readouterr().out
         omni(ip, "a sandcastle --duration 3 --wait -o t_r")
         job = find_job(ip.user_ns["t_r"].task.id)
         assert job is not None and job.connection.sandbox
@@ -601,7 +602,7 @@ def test_sandbox_subcommand_and_no_key_means_the_sandbox(
         assert cards[-1].job is job and "omni-sandbox-badge" in card_html(cards[-1])
         omni(ip, "config")
         config = capsys.readouterr().out
-        assert f"the in-process sandbox ({job.connection.base_url})" in config
+        assert f"the shared local sandbox ({job.connection.base_url})" in config
         omni(ip, "sandbox stop")
         assert "The sandbox stopped" in capsys.readouterr().out
         omni(ip, "sandbox stop")

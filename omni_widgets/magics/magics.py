@@ -316,7 +316,7 @@ class OmniMagics(Magics):
           %omni resume              the same, with a live card each, for every unfinished
                                     task in the task ledger (takes --out)
           %omni config              the effective settings (the API key stays masked)
-          %omni sandbox start|stop  start or stop the in-process sandbox
+          %omni sandbox start|stop  start or stop the shared local sandbox
           %omni help, %omni --help, %omni?   this help
 
         To make a video of a prompt that begins with one of these words, quote the prompt,
@@ -328,7 +328,8 @@ class OmniMagics(Magics):
         line naming the option, and create no task.
 
         Service: OMNI_API_KEY (or EVOLINK_API_KEY) and OMNI_BASE_URL choose it. With no key,
-        the in-process sandbox makes free local videos and each card says SANDBOX.
+        the shared local sandbox (one process for all your kernels, kept until 2 h idle)
+        makes free local videos and each card says SANDBOX.
 
         Defaults: %config OmniMagics.duration = 6 (also aspect_ratio, out, wait), or
         c.OmniMagics.duration = 6 in ipython_config.py. Options on the line win.
@@ -532,8 +533,14 @@ class OmniMagics(Magics):
     def _do_sandbox(self, words: list[str], args: argparse.Namespace) -> None:
         action = words[0]
         if action == "start":
+            from ..sandbox import DEFAULT_IDLE_EXIT
+
             sandbox = shared_sandbox()
-            print(f"The sandbox runs at {sandbox.base_url}.")
+            print(
+                f"The sandbox runs at {sandbox.base_url}: one process (pid {sandbox.pid}) for all "
+                f"your kernels, so its tasks outlive this one. It exits after "
+                f"{DEFAULT_IDLE_EXIT / 3600:g} h without requests, or with %omni sandbox stop."
+            )
             settings = resolve()
             if settings.api_key is not None:
                 print(
@@ -549,7 +556,10 @@ class OmniMagics(Magics):
             watched = [
                 j for j in session_jobs() if j.running and old is not None and j.connection is old
             ]
-            print("The sandbox stopped; it starts again when a task needs it.")
+            print(
+                "The sandbox stopped (for all your kernels); it starts again when a task needs "
+                "it, and still knows its earlier tasks."
+            )
             if watched:
                 print(f"{len(watched)} sandbox task(s) still running will end with an error.")
         else:

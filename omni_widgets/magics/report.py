@@ -139,7 +139,7 @@ def config_report(
     if settings.api_key is None:
         where = sandbox_url or "started on first use"
         lines = [
-            f"service   the in-process sandbox ({where}): free local videos, no key needed",
+            f"service   the shared local sandbox ({where}): free local videos, no key needed",
             "api key   none set (OMNI_API_KEY or EVOLINK_API_KEY); set one and restart the "
             "kernel to use the real service",
         ]

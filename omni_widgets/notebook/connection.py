@@ -1,14 +1,18 @@
-"""Which service a notebook talks to: the real one when a key is set, else the local sandbox."""
+"""Which service a notebook talks to: the real one when a key is set, else the shared local
+sandbox process."""
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..core.client import AsyncOmniClient, OmniClient
 from ..core.settings import resolve
+
+if TYPE_CHECKING:
+    from ..sandbox import SharedSandbox
 
 REAL_SERVICE_HINT = (
     "Sandbox: videos are made locally, for free. For the real service, set OMNI_API_KEY "
@@ -16,7 +20,7 @@ REAL_SERVICE_HINT = (
 )
 
 _lock = threading.Lock()
-_sandbox: Any = None
+_sandbox: SharedSandbox | None = None
 
 
 @dataclass
@@ -49,7 +53,8 @@ class Connection:
 
 
 def connect(api_key: str | None = None, base_url: str | None = None) -> Connection:
-    """Use the given or configured key; with none, start (once) and use the local sandbox."""
+    """Use the given or configured key; with none, use the shared local sandbox (started if
+    needed)."""
     settings = resolve(api_key, base_url)
     if settings.api_key is not None:
         host = urlsplit(settings.base_url).hostname or ""
@@ -65,30 +70,36 @@ def connect(api_key: str | None = None, base_url: str | None = None) -> Connecti
     return Connection(sandbox.api_key, sandbox.base_url, True, "sandbox", 1.0)
 
 
-def shared_sandbox() -> Any:
-    """The in-process sandbox for this kernel, started on first use and kept running."""
+def shared_sandbox() -> SharedSandbox:
+    """The user's shared local sandbox process, found or started (detached) on first use.
+
+    One process serves every kernel of the user and keeps its tasks on disk, so a task started
+    before a kernel died can be resumed from a new kernel. See `omni_widgets.sandbox.SharedSandbox`.
+    """
+    from ..sandbox import sandbox_home, start_shared
+
     global _sandbox
     with _lock:
-        if _sandbox is None:
-            from ..sandbox import Sandbox
-
-            _sandbox = Sandbox()
-            _sandbox.start()
+        if _sandbox is None or _sandbox.home != sandbox_home() or not _sandbox.alive():
+            _sandbox = start_shared()
         return _sandbox
 
 
-def running_sandbox() -> Any:
-    """The in-process sandbox if it runs, else None (never starts it)."""
+def running_sandbox() -> SharedSandbox | None:
+    """The shared sandbox process if it runs, else None (never starts it)."""
+    global _sandbox
+    from ..sandbox import find_shared
+
     with _lock:
+        _sandbox = find_shared()
         return _sandbox
 
 
 def stop_shared_sandbox() -> bool:
-    """Stop the in-process sandbox if it runs; True if it did."""
+    """Stop the shared sandbox process (for every kernel) if it runs; True if it did."""
     global _sandbox
+    from ..sandbox import stop_shared
+
     with _lock:
-        if _sandbox is None:
-            return False
-        _sandbox.stop()
         _sandbox = None
-        return True
+        return stop_shared()

@@ -61,7 +61,7 @@ class Panel(widgets.VBox):
     """Build a Gemini Omni Flash request, generate it, and watch every task of the session.
 
     ``connection`` defaults to :func:`connect` (the real service when a key is configured, else
-    the in-process sandbox); ``output_dir`` is where videos are saved. With ``resume`` (the
+    the shared local sandbox); ``output_dir`` is where videos are saved. With ``resume`` (the
     default) the panel also shows and watches the tasks an earlier session left unfinished,
     found in the task ledger.
     """

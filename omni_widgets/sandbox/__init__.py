@@ -21,15 +21,32 @@ models, validating requests from the vendor's documents, and result videos at `/
 - Counting: `sb.requests`, `sb.created_task_ids`, `sb.callback_attempts`, `sb.reset_log()`; via
   HTTP `GET/DELETE /_sandbox/log`. `GET/POST /_sandbox/config` reads or sets speed and ttl.
 
+- Records: `Sandbox(state_dir=...)` keeps task records on disk (a restart still answers for
+  earlier tasks and serves their videos); they expire `record_ttl` after creation (7 days).
+
 Run it standalone with `python -m omni_widgets.sandbox --help` (or `omni-sandbox`).
+
+The notebook front ends, when no key is set, share one such process between the user's kernels:
+`start_shared()` finds it through `sandbox_home()/sandbox.json` (`$OMNI_SANDBOX_HOME`, else
+`~/.cache/omni-widgets`) or starts it detached; it exits after `DEFAULT_IDLE_EXIT` (2 h) without
+requests, and `stop_shared()` ends it at once. `SharedSandbox` is a handle on it over HTTP.
 """
 
 from ._auth import DEMO_KEY, SPECIAL_KEYS
 from ._faults import Fault, Faults
 from ._log import CallbackAttempt, RequestRecord
 from ._server import Sandbox
+from ._shared import (
+    DEFAULT_IDLE_EXIT,
+    SharedSandbox,
+    find_shared,
+    sandbox_home,
+    start_shared,
+    stop_shared,
+)
 
 __all__ = [
+    "DEFAULT_IDLE_EXIT",
     "DEMO_KEY",
     "SPECIAL_KEYS",
     "CallbackAttempt",
@@ -37,4 +54,9 @@ __all__ = [
     "Faults",
     "RequestRecord",
     "Sandbox",
+    "SharedSandbox",
+    "find_shared",
+    "sandbox_home",
+    "start_shared",
+    "stop_shared",
 ]

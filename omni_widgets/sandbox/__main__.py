@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 
 from ._auth import SPECIAL_KEYS
 from ._faults import Fault
 from ._guard import MAX_BODY
 from ._server import Sandbox
+from ._shared import Discovery, remove_discovery, write_discovery
 from ._state import DEFAULT_SPEED, DEFAULT_TTL
+from ._tasks import DEFAULT_RECORD_TTL
 
 EPILOG = f"""\
 fault SPEC is kind[:key=value,...], kind one of rate_limit, server_error, drop, malformed, truncate,
@@ -61,6 +65,31 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_TTL,
         help="seconds result URLs stay valid after completion (%(default)s)",
     )
+    parser.add_argument(
+        "--record-ttl",
+        type=float,
+        default=DEFAULT_RECORD_TTL,
+        help="seconds task records are kept after creation, then 404 (%(default)s)",
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        help="keep task records and the key in this folder, so a restart knows earlier tasks",
+    )
+    parser.add_argument(
+        "--discovery-file",
+        type=Path,
+        default=None,
+        help="write URL, pid and key here (mode 0600) once serving; removed at exit",
+    )
+    parser.add_argument(
+        "--idle-exit",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="exit after this many seconds without requests (0: never, the default)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="seed for ids, timings, faults")
     parser.add_argument(
         "--fault",
@@ -101,6 +130,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _announce(sandbox: Sandbox, discovery_file: Path | None) -> None:
+    """Say where the sandbox serves; the key goes to the discovery file if there is one."""
+    url, key = sandbox.base_url, sandbox.api_key
+    print(f"omni-widgets sandbox serving at {url}", flush=True)
+    if discovery_file is not None:
+        write_discovery(discovery_file, Discovery(url, os.getpid(), key))
+        print(f"URL, pid and key written to {discovery_file}", flush=True)
+        return
+    accepted = "any non-empty key works" if sandbox.any_key else "only this key works"
+    print(f"API key: {key} ({accepted})", flush=True)
+    print(
+        f"  in Python:  OmniClient(api_key={key!r}, base_url={url!r})\n"
+        f"  in a shell: export OMNI_BASE_URL={url} OMNI_API_KEY={key}\n"
+        "Press Ctrl-C to stop.",
+        flush=True,
+    )
+
+
 def _fault(spec: str) -> Fault:
     try:
         return Fault.parse(spec)
@@ -129,6 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         any_key=args.any_key,
         allowed_hosts=args.allowed_hosts,
         max_body=args.max_body,
+        state_dir=args.state_dir,
+        record_ttl=args.record_ttl,
     )
     stop = threading.Event()
 
@@ -141,22 +190,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"omni-sandbox: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
-    print(f"omni-widgets sandbox serving at {sandbox.base_url}", flush=True)
-    accepted = "any non-empty key works" if args.any_key else "only this key works"
-    print(f"API key: {sandbox.api_key} ({accepted})", flush=True)
-    print(
-        f"  in Python:  OmniClient(api_key={sandbox.api_key!r}, base_url={sandbox.base_url!r})\n"
-        f"  in a shell: export OMNI_BASE_URL={sandbox.base_url} OMNI_API_KEY={sandbox.api_key}\n"
-        "Press Ctrl-C to stop.",
-        flush=True,
-    )
+    _announce(sandbox, args.discovery_file)
     try:
         while not stop.is_set() and sandbox.running:
             stop.wait(0.5)
+            if args.idle_exit and sandbox.idle_seconds > args.idle_exit:
+                print(f"no request for {args.idle_exit:g} s: exiting", flush=True)
+                break
     except KeyboardInterrupt:
         pass
     finally:
         sandbox.stop()
+        if args.discovery_file is not None:
+            remove_discovery(args.discovery_file, os.getpid())
     print("omni-widgets sandbox stopped.", flush=True)
     return 0
 

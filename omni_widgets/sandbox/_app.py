@@ -45,7 +45,7 @@ GET  /v1/tasks/{task_id}        query it
 GET  /files/<token>/<task_id>.mp4  the result video (the URL in the task's results)
 GET|POST|DELETE /_sandbox/faults   inspect, add, clear faults (the sandbox's own key only)
 GET|DELETE /_sandbox/log           request log, created tasks, callback attempts
-GET|POST /_sandbox/config          speed and ttl
+GET|POST /_sandbox/config          speed, ttl (result URLs), record_ttl (task records)
 """
 
 
@@ -73,9 +73,11 @@ def build_app(state: SandboxState, guard: Guard) -> ASGIApp:
             state.callback_retry_delays,
             allow_loopback=state.allow_loopback_callbacks,
         )
+        state.tasks.on_expire = state.media.forget
         try:
             yield
         finally:
+            state.tasks.on_expire = None
             await state.callbacks.aclose()
             await state.media.aclose()
             state.media = state.callbacks = None
@@ -190,19 +192,25 @@ def build_app(state: SandboxState, guard: Guard) -> ASGIApp:
         if request.method == "POST":
             try:
                 data = await json_of(request)
-                unknown = set(data) - {"speed", "ttl"}
+                unknown = set(data) - {"speed", "ttl", "record_ttl"}
                 if unknown:
                     raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
                 values = {name: float(data[name]) for name in data}
                 if any(not value > 0 for value in values.values()):
-                    raise ValueError("speed and ttl must be positive")
+                    raise ValueError("speed, ttl and record_ttl must be positive")
             except _TooLarge:
                 return refuse_too_large()
             except (ValueError, TypeError, AttributeError) as exc:
                 return _json(invalid_request(f"bad config: {exc}", None), 400)
             for name, value in values.items():
                 setattr(state, name, value)
-        return _json({"speed": _finite(state.speed), "ttl": _finite(state.ttl)})
+        return _json(
+            {
+                "speed": _finite(state.speed),
+                "ttl": _finite(state.ttl),
+                "record_ttl": _finite(state.record_ttl),
+            }
+        )
 
     async def about(request: Request) -> Response:
         return PlainTextResponse(ABOUT)

@@ -60,7 +60,9 @@ class MediaCache:
                 self._wake.clear()
                 await self._wake.wait()
             task = self._queue.popleft()
-            future = self._futures[task.id]
+            future = self._futures.get(task.id)
+            if future is None:  # expired while queued
+                continue
             path = self._directory / f"{task.id}.mp4"
             try:
                 await loop.run_in_executor(self._executor, _render, task, path, self._cancel)
@@ -71,6 +73,12 @@ class MediaCache:
                 future.set_exception(exc)
             else:
                 future.set_result(path)
+
+    def forget(self, task_id: str) -> None:
+        """Drop an expired task's render and its file (a render under way finishes, unused)."""
+        future = self._futures.pop(task_id, None)
+        if future is not None and future.done():
+            (self._directory / f"{task_id}.mp4").unlink(missing_ok=True)
 
     async def aclose(self) -> None:
         """Abandon queued renders and the current one, and stop the render thread."""

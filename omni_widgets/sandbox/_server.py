@@ -2,7 +2,8 @@
 
 Its own loop is what lets it run inside a Jupyter kernel, whose main thread already runs one. It
 binds a free port on 127.0.0.1 by default (and warns when told to listen anywhere else), and
-removes its rendered files when stopped.
+removes its rendered files when stopped. Given a state folder, it keeps its task records (and its
+key) there, so a new process knows old tasks.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import os
 import secrets
 import shutil
 import socket
@@ -27,7 +29,7 @@ from ._faults import Fault, Faults
 from ._guard import MAX_BODY, Guard
 from ._log import CallbackAttempt, Recorder, RequestRecord
 from ._state import DEFAULT_SPEED, DEFAULT_TTL, SandboxState
-from ._tasks import TaskStore
+from ._tasks import DEFAULT_RECORD_TTL, TaskStore
 
 if TYPE_CHECKING:
     import uvicorn
@@ -47,7 +49,8 @@ class Sandbox:
     seed: makes task ids, timings and random faults reproducible.
     host, port: where to listen (default 127.0.0.1 and a free port); any other address than a
         loopback one is logged as a warning, since the service then answers other machines.
-    api_key: the sandbox's own key (default: a fresh random one); only it may use `/_sandbox/`.
+    api_key: the sandbox's own key (default: a fresh random one, or the one kept in `state_dir`);
+        only it may use `/_sandbox/`.
     any_key: accept any non-empty key on the API (default), not only `api_key` (and the special
         `sk-sandbox-40x` keys).
     allowed_hosts: more names the Host header may carry (loopback names and `host` always work),
@@ -56,6 +59,10 @@ class Sandbox:
     faults: initial fault rules (see `Faults`); change them any time through `sb.faults`.
     allow_loopback_callbacks: accept http(s) callback URLs on 127.0.0.1 / localhost (for tests).
     callback_retry_delays: pauses before the callback retries (the vendor's 1, 2, 4 s by default).
+    state_dir: a folder for task records (SQLite) and the key, so a restarted sandbox still
+        answers for earlier tasks and serves their videos; None keeps everything in memory.
+    record_ttl: seconds a task record is kept after creation (default 7 days); then queries
+        answer 404 `task_not_found`, as the service does.
     """
 
     def __init__(
@@ -73,6 +80,8 @@ class Sandbox:
         any_key: bool = True,
         allowed_hosts: Iterable[str] = (),
         max_body: int = MAX_BODY,
+        state_dir: str | os.PathLike[str] | None = None,
+        record_ttl: float = DEFAULT_RECORD_TTL,
     ) -> None:
         if not speed > 0:
             raise ValueError(f"speed must be positive, got {speed!r}")
@@ -82,9 +91,14 @@ class Sandbox:
             raise ValueError("api_key must not be empty")
         if not max_body > 0:
             raise ValueError(f"max_body must be positive, got {max_body!r}")
+        if not record_ttl > 0:
+            raise ValueError(f"record_ttl must be positive, got {record_ttl!r}")
         self.host = host
         self.port = port
         self.allowed_hosts = tuple(allowed_hosts)
+        self.state_dir = Path(state_dir).expanduser() if state_dir is not None else None
+        if api_key is None and self.state_dir is not None:
+            api_key = stored_key(self.state_dir)
         self._guard = Guard(
             api_key or f"sk-sandbox-{secrets.token_urlsafe(24)}", any_key=any_key, max_body=max_body
         )
@@ -96,7 +110,7 @@ class Sandbox:
             seed=seed,
             faults=Faults(faults, seed=seed),
             recorder=Recorder(),
-            tasks=TaskStore(seed),
+            tasks=TaskStore(seed, float(record_ttl)),
         )
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -118,6 +132,9 @@ class Sandbox:
         """`http://host:port` of the running server."""
         if self._server is None:
             raise RuntimeError("the sandbox is not running; call start() first")
+        return self._url()
+
+    def _url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         if self.host in ("0.0.0.0", "::"):
             host = "127.0.0.1"
@@ -154,6 +171,22 @@ class Sandbox:
         if not value > 0:
             raise ValueError(f"ttl must be positive, got {value!r}")
         self._state.ttl = float(value)
+
+    @property
+    def record_ttl(self) -> float:
+        """Seconds task records are kept after creation."""
+        return self._state.record_ttl
+
+    @record_ttl.setter
+    def record_ttl(self, value: float) -> None:
+        if not value > 0:
+            raise ValueError(f"record_ttl must be positive, got {value!r}")
+        self._state.record_ttl = float(value)
+
+    @property
+    def idle_seconds(self) -> float:
+        """Seconds since the latest request of any kind (or since the sandbox was made)."""
+        return time.monotonic() - self._state.last_request
 
     @property
     def requests(self) -> list[RequestRecord]:
@@ -204,6 +237,13 @@ class Sandbox:
                 self.host,
                 "any non-empty key" if self.any_key else "only its own key",
             )
+        if self.state_dir is not None:
+            try:
+                self._state.tasks.attach(self.state_dir, self._url())
+            except Exception:
+                sock.close()
+                self._cleanup()
+                raise
         config = uvicorn.Config(
             build_app(self._state, self._guard),
             log_config=None,  # leave the host's (e.g. a notebook's) logging alone
@@ -242,6 +282,7 @@ class Sandbox:
             self._cleanup()
         self._server = self._thread = self._socket = None
         self._state.files_dir = None
+        self._state.tasks.detach()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -264,3 +305,26 @@ def _is_loopback(address: str) -> bool:
         return ipaddress.ip_address(address.partition("%")[0]).is_loopback
     except ValueError:
         return False
+
+
+def stored_key(state_dir: Path) -> str:
+    """The state folder's key (made on first use, readable by its owner only), so a sandbox
+    restarted on the same folder accepts the same key and knows whose tasks are whose."""
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = state_dir / "key"
+    with contextlib.suppress(FileNotFoundError):
+        key = path.read_text().strip()
+        if key:
+            return key
+    key = f"sk-sandbox-{secrets.token_urlsafe(24)}"
+    temp = state_dir / f".key.{os.getpid()}"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    try:
+        os.link(temp, path)  # fails if another process made the key meanwhile: use theirs
+    except FileExistsError:
+        return path.read_text().strip()
+    finally:
+        temp.unlink()
+    return key

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,3 +39,14 @@ class SandboxState:
     files_dir: Path | None = None
     media: MediaCache | None = None
     callbacks: CallbackDispatcher | None = None
+    last_request: float = field(default_factory=time.monotonic)
+    """Monotonic time of the latest request of any kind (a shared sandbox exits when idle)."""
+
+    @property
+    def record_ttl(self) -> float:
+        """Seconds task records are kept after creation."""
+        return self.tasks.record_ttl
+
+    @record_ttl.setter
+    def record_ttl(self, value: float) -> None:
+        self.tasks.record_ttl = value

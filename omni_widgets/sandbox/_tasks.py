@@ -5,6 +5,10 @@ it. Times are planned in "vendor seconds" (what the real service would take) and
 `speed` times faster; `speed=inf` makes every task finish by its first query. The reported
 `estimated_time` is in real seconds (the vendor estimate divided by `speed`), because clients plan
 their polling on it: a client that trusts it behaves against the sandbox as against the service.
+
+Records expire `record_ttl` seconds after creation (then a query answers the vendor's 404
+`task_not_found`), so memory and disk stay bounded; with a state folder they are also kept on disk
+(`_records.py`) and outlive the process.
 """
 
 from __future__ import annotations
@@ -15,11 +19,14 @@ import secrets
 import string
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from ._failures import FAILURE_MESSAGES
 from ._pricing import usage
+from ._records import Record, RecordFile, wall_to_monotonic
 from ._render import VideoSpec
 from ._validate import EDIT, CreateRequest
 
@@ -27,6 +34,20 @@ Status = Literal["pending", "processing", "completed", "failed"]
 OBJECT = "video.generation.task"
 ID_PREFIX = "task-unified-"
 _ALNUM = string.ascii_lowercase + string.digits
+DEFAULT_RECORD_TTL = 7 * 24 * 3600.0
+"""Seconds a task record is kept after creation (the result URL's `ttl` is separate)."""
+_DISK_PURGE_EVERY = 60.0
+# Task fields a record stores as they are (the rest: request, video, started_at, base_url).
+_PLAIN_FIELDS = (
+    "model",
+    "created",
+    "owner",
+    "estimated_time",
+    "queue_for",
+    "complete_after",
+    "finish_after",
+    "fail_code",
+)
 
 
 def estimated_seconds(model: str, duration: int | str | None) -> int:
@@ -43,6 +64,7 @@ class Task:
     model: str
     created: int  # unix seconds, as reported
     started_at: float  # monotonic clock at creation
+    started_wall: float  # wall clock at creation (what records keep)
     owner: str
     request: CreateRequest
     video: VideoSpec
@@ -127,10 +149,34 @@ class Task:
 class TaskStore:
     """All tasks of a sandbox, created with planned timelines; safe to use from several threads."""
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(self, seed: int | None = None, record_ttl: float = DEFAULT_RECORD_TTL) -> None:
         self._rng = random.Random(seed)
-        self._tasks: dict[str, Task] = {}
+        self._tasks: dict[str, Task] = {}  # in creation order, so the oldest expire first
         self._lock = threading.Lock()
+        self._file: RecordFile | None = None
+        self._disk_purged = 0.0
+        self.record_ttl = record_ttl
+        self.clock: Callable[[], float] = time.time
+        """Wall clock for expiry (a test may move it forward)."""
+        self.on_expire: Callable[[str], None] | None = None
+        """Called with each expired task's id (the server forgets its rendered file)."""
+
+    def attach(self, state_dir: Path, base_url: str) -> None:
+        """Keep records in `state_dir` from now on, and load the unexpired ones found there."""
+        with self._lock:
+            if self._file is None:
+                self._file = RecordFile(state_dir)
+            self._purge_disk()
+            for record in self._file.load(self.clock() - self.record_ttl):
+                if record.id not in self._tasks:
+                    self._tasks[record.id] = _task_from(record, base_url)
+
+    def detach(self) -> None:
+        """Stop writing records to disk (those in memory stay)."""
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
 
     def create(
         self,
@@ -156,6 +202,7 @@ class TaskStore:
                 model=request.model,
                 created=int(time.time()),
                 started_at=time.monotonic(),
+                started_wall=time.time(),
                 owner=owner,
                 request=request,
                 video=video,
@@ -166,13 +213,40 @@ class TaskStore:
                 finish_after=real_total * (fail_share if fail_code else 1.0),
                 fail_code=fail_code,
             )
+            self._expire()
             self._tasks[task_id] = task
+            if self._file is not None:
+                self._file.save(_record_of(task))
+                if time.monotonic() - self._disk_purged > _DISK_PURGE_EVERY:
+                    self._purge_disk()
         return task
 
     def get(self, task_id: str) -> Task | None:
-        """The task with this id, if any."""
+        """The task with this id, unless unknown or its record expired."""
         with self._lock:
+            self._expire()
             return self._tasks.get(task_id)
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._expire()
+            return len(self._tasks)
+
+    def _expire(self) -> None:
+        """Drop expired tasks from memory, oldest first (call with the lock held)."""
+        cutoff = self.clock() - self.record_ttl
+        while self._tasks:
+            oldest = next(iter(self._tasks.values()))
+            if oldest.started_wall >= cutoff:
+                break
+            del self._tasks[oldest.id]
+            if self.on_expire is not None:
+                self.on_expire(oldest.id)
+
+    def _purge_disk(self) -> None:
+        if self._file is not None:
+            self._file.delete_before(self.clock() - self.record_ttl)
+            self._disk_purged = time.monotonic()
 
     def _new_id(self) -> str:
         while True:
@@ -180,3 +254,21 @@ class TaskStore:
             task_id = f"{ID_PREFIX}{int(time.time())}-{suffix}"
             if task_id not in self._tasks:
                 return task_id
+
+
+def _record_of(task: Task) -> Record:
+    fields = {name: getattr(task, name) for name in _PLAIN_FIELDS}
+    return Record(task.id, task.started_wall, fields, task.request, task.video)
+
+
+def _task_from(record: Record, base_url: str) -> Task:
+    """A stored task, its timeline re-anchored to this process's monotonic clock."""
+    return Task(
+        id=record.id,
+        started_at=wall_to_monotonic(record.created_wall),
+        started_wall=record.created_wall,
+        request=record.request,
+        video=record.video,
+        base_url=base_url,
+        **record.fields,
+    )
