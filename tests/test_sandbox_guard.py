@@ -80,7 +80,11 @@ def test_admin_endpoints_refuse_any_other_key(
 
 def test_admin_endpoints_work_with_the_sandbox_key(sb: Sandbox) -> None:
     with raw(sb) as admin:
-        assert admin.get("/_sandbox/config").json() == {"speed": "inf", "ttl": sb.ttl}
+        assert admin.get("/_sandbox/config").json() == {
+            "speed": "inf",
+            "ttl": sb.ttl,
+            "record_ttl": sb.record_ttl,
+        }
         assert admin.get("/_sandbox/log").status_code == 200
         assert admin.delete("/_sandbox/faults").json() == {"faults": []}
 

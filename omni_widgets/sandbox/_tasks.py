@@ -47,6 +47,7 @@ _PLAIN_FIELDS = (
     "complete_after",
     "finish_after",
     "fail_code",
+    "file_token",  # so result URLs given out before a restart still work
 )
 
 
