@@ -8,12 +8,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from _vendor import validator
+from _contract import EVOLINK
 from test_sandbox_support import (
     CREATE,
     INF,
     T2V,
-    TASK_DOC,
     Receiver,
     api,
     body_for,
@@ -62,7 +61,7 @@ def test_completion_is_posted_once_with_the_query_body(sb: Sandbox, hook: Receiv
     assert path == "/hook"
     assert payload == queried
     assert payload["status"] == "completed"
-    validator(TASK_DOC, "TaskDetailResponse").validate(payload)
+    EVOLINK.validator("query-response.json").validate(payload)
     with httpx.Client(trust_env=False) as files:
         assert files.get(payload["results"][0]).headers["content-type"] == "video/mp4"
     assert len(hook.hits) == 1
