@@ -4,6 +4,7 @@ contract refuses. The sandbox agrees with them on the task failure codes."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urljoin
@@ -34,6 +35,15 @@ def refs(node: Any) -> Iterator[str]:
             yield from refs(value)
 
 
+def strings(node: Any) -> Iterator[str]:
+    """Every string value inside a JSON document."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict | list):
+        for value in node.values() if isinstance(node, dict) else node:
+            yield from strings(value)
+
+
 def test_there_is_a_gateway_folder_for_evolink() -> None:
     assert "evolink" in gateways()
     assert EVOLINK.models == [T2V, I2V, REF, EDIT]
@@ -53,11 +63,12 @@ def test_every_schema_is_valid_and_every_ref_resolves(name: str) -> None:
 @pytest.mark.parametrize("name", gateways())
 def test_the_index_names_existing_schemas(name: str) -> None:
     folder = gateway(name)
-    named: list[str] = []
-    for operation in folder.index["operations"].values():
-        named += operation["responses"].values()
-        named += operation.get("request", {}).get("schemas", {}).values()
-        named += operation.get("parameters", {}).values()
+    named = [
+        value for value in strings(folder.index) if re.fullmatch(r"[\w.-]+\.json(#.*)?", value)
+    ]
+    assert all(
+        operation["responses"]["default"] for operation in folder.index["operations"].values()
+    )
     for ref in named:
         folder.registry.resolver().lookup(ref)  # raises if the file or the pointer is missing
     used = {ref.split("#")[0] for ref in named}
@@ -165,3 +176,64 @@ def test_a_second_gateway_needs_only_a_folder(tmp_path: Any) -> None:
     other = Gateway(folder)
     assert other.operation_at("GET", "/v1/videos/generations/video_01J") == "query"
     assert not other.response_validator("query", 200).is_valid({"status": "queued"})
+
+
+TOAPIS_GOOD = [
+    ("gemini_omni_flash", {"model": "gemini_omni_flash", "prompt": "x"}),
+    ("gemini-omni-flash", {"model": "gemini-omni-flash", "prompt": "x", "image_urls": [VIDEO] * 3}),
+    ("gemini_omni_flash", {"model": "gemini_omni_flash", "prompt": "x", "resolution": "1080p"}),
+    (
+        "gemini-omni-flash-preview-official",
+        {
+            "model": "gemini-omni-flash-preview-official",
+            "prompt": "x",
+            "video_list": [{"video_url": VIDEO}],
+            "metadata": {"task": "edit", "temperature": 1.5},
+        },
+    ),
+]
+TOAPIS_BAD = [
+    ("gemini_omni_flash", {"prompt": "x", "image_urls": [VIDEO] * 2}, "should not be valid"),
+    ("gemini_omni_flash", {"prompt": "x", "image_urls": ["data:image/png;base64,AA"]}, "match"),
+    ("gemini_omni_flash", {"prompt": "x", "duration": 4}, "is not one of"),
+    (
+        "gemini_omni_flash",
+        {"prompt": "x", "resolution": "1080p", "aspect_ratio": "9:16"},
+        "'16:9' was expected",
+    ),
+    ("gemini_omni", {"prompt": "x", "resolution": "1080p"}, "is not one of"),
+    (
+        "gemini-omni-flash-preview-official",
+        {"prompt": "x", "image_urls": [VIDEO], "video_list": [{"video_url": VIDEO}]},
+        "should not be valid",
+    ),
+    (
+        "gemini-omni-flash-preview-official",
+        {"prompt": "x", "metadata": {"task": "edit"}, "video_list": [{"video_url": VIDEO}]}
+        | {"aspect_ratio": "16:9"},
+        "should not be valid",
+    ),
+]
+
+
+@pytest.mark.parametrize(("model", "body"), TOAPIS_GOOD)
+def test_toapis_schemas_accept_the_reference_requests(model: str, body: dict[str, Any]) -> None:
+    gateway("toapis").request_validator(model).validate(body)
+
+
+@pytest.mark.parametrize(("model", "body", "message"), TOAPIS_BAD)
+def test_toapis_schemas_refuse_what_its_reference_refuses(
+    model: str, body: dict[str, Any], message: str
+) -> None:
+    validator = gateway("toapis").request_validator(model)
+    errors = [error.message for error in validator.iter_errors({"model": model, **body})]
+    assert any(message in error for error in errors), errors
+
+
+def test_toapis_guide_requests_hold_to_the_intersection() -> None:
+    validator = gateway("toapis").validator("guide-request.json")
+    example = {"model": "gemini_omni_flash", "mode": "text-to-video", "input": {"prompt": "x"}}
+    validator.validate(example)
+    validator.validate({**example, "mode": "R2V"})
+    assert not validator.is_valid({**example, "mode": "remix"})
+    assert not validator.is_valid({**example, "input": {"prompt": "x", "duration": 5}})
