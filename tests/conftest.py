@@ -36,6 +36,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(SkipGate(), "omni-skip-gate")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that starts a kernel takes seconds: it is ``slow`` too, out of the quick loop."""
+    for item in items:
+        if item.get_closest_marker("kernel"):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]

@@ -90,6 +90,7 @@ def test_callback_waits_for_the_task_to_finish(hook: Receiver) -> None:
     assert hook.hits[0][2]["status"] == "completed"
 
 
+@pytest.mark.slow  # waits out the vendor's real retry delays
 def test_failed_deliveries_are_retried_after_1_and_2_seconds(
     sb: Sandbox, flaky_hook: Receiver
 ) -> None:
@@ -104,6 +105,7 @@ def test_failed_deliveries_are_retried_after_1_and_2_seconds(
     assert flaky_hook.hits[0][2] == flaky_hook.hits[2][2]
 
 
+@pytest.mark.slow  # waits out the vendor's real retry delays
 def test_delivery_gives_up_after_three_retries() -> None:
     quick_retries = (0.05, 0.1, 0.2)
     with (

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 TESTS_DIR = Path(__file__).resolve().parent
 PYTEST = [sys.executable, "-m", "pytest", "-rA", "-p", "no:cacheprovider"]
 
@@ -55,6 +57,7 @@ pytest.skip("the whole module", allow_module_level=True)
 """
 
 
+@pytest.mark.slow  # a whole pytest run in a subprocess
 def test_skips_fail_unless_the_test_may_skip(tmp_path: Path) -> None:
     (tmp_path / "conftest.py").write_text(CONFTEST)
     (tmp_path / "test_suite.py").write_text(SUITE)
