@@ -9,13 +9,14 @@ Browser tests: mark them ``@pytest.mark.browser`` and keep them in their own mod
     lab_page.run_all_cells()
     lab_page.find(".omni-card")
 
+Tests do not skip: a skip fails unless the test is marked ``may_skip`` (``_skip_gate.py``).
+
 Need other env for the kernels (e.g. a sandbox)? ``server = lab_servers(env={"OMNI_BASE_URL":
 sb.base_url, "OMNI_API_KEY": sb.api_key})`` and ``with LabPage.new(chromium, server) as page:``.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path
@@ -23,6 +24,7 @@ from pathlib import Path
 import pytest
 from _kernel import Kernel
 from _lab import CHROMIUM_PATH, LabPage, LabServer, launch_chromium
+from _skip_gate import SkipGate
 from playwright.sync_api import Browser, sync_playwright
 
 from omni_widgets.sandbox import stop_shared
@@ -30,6 +32,18 @@ from omni_widgets.sandbox._shared import HOME_ENV
 
 LabServerFactory = Callable[..., LabServer]
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Only tests marked ``may_skip`` may skip; any other skip fails (see ``_skip_gate.py``)."""
+    config.pluginmanager.register(SkipGate(), "omni-skip-gate")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that starts a kernel takes seconds: it is ``slow`` too, out of the quick loop."""
+    for item in items:
+        if item.get_closest_marker("kernel"):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -106,13 +120,13 @@ def lab_server(lab_servers: LabServerFactory) -> LabServer:
 def chromium() -> Iterator[Browser]:
     """Debian's headless Chromium via Playwright (module-scoped: see ``_lab.py`` on asyncio).
 
-    Skips when /usr/bin/chromium is missing, except under CI where that is a failure.
+    Fails when /usr/bin/chromium is missing: tests do not skip (see ``_skip_gate.py``).
     """
     if not Path(CHROMIUM_PATH).exists():
-        message = f"{CHROMIUM_PATH} missing: apt-get install chromium chromium-driver (./dev test)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        pytest.fail(
+            f"{CHROMIUM_PATH} missing: apt-get install chromium chromium-driver (./dev test does),"
+            ' or deselect the browser tests with -m "not browser"'
+        )
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         yield browser

@@ -1,5 +1,5 @@
 """The sandbox speaks the vendor's contract: shapes, ids, usage, task life, validation and errors,
-each response checked against the vendor's own OpenAPI documents."""
+each response checked against the project's schemas of the gateway (tests/schemas/evolink)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
-from _vendor import validator
+from _contract import EVOLINK
 from test_sandbox_support import (
     CREATE,
     EDIT,
@@ -21,13 +21,12 @@ from test_sandbox_support import (
     MODELS,
     REF,
     T2V,
-    TASK_DOC,
     api,
     body_for,
     data_url,
+    documented_error,
     image,
     png,
-    vendor_example,
     wait_terminal,
 )
 
@@ -51,11 +50,11 @@ def client(sb: Sandbox) -> Iterator[httpx.Client]:
 
 
 def test_schema_checks_can_fail() -> None:
-    """The harness itself: the vendor schemas do reject a wrong status or progress."""
+    """The harness itself: the schemas do reject a wrong status or progress."""
     with pytest.raises(jsonschema.ValidationError):
-        validator(TASK_DOC, "TaskDetailResponse").validate({"status": "done"})
+        EVOLINK.validator("query-response.json").validate({"status": "done"})
     with pytest.raises(jsonschema.ValidationError):
-        validator(T2V, "VideoGenerationResponse").validate({"progress": 101})
+        EVOLINK.validator("create-response.json").validate({"progress": 101})
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -377,8 +376,8 @@ def test_missing_or_malformed_key_is_401(sb: Sandbox, header: str | None) -> Non
     with api(sb, key=None) as client:
         create = client.post(CREATE, json=body_for(T2V), headers=headers)
         query = client.get("/v1/tasks/task-unified-1-abcdefgh", headers=headers)
-    assert (create.status_code, create.json()) == (401, vendor_example(T2V, 401))
-    assert (query.status_code, query.json()) == (401, vendor_example(TASK_DOC, 401))
+    assert (create.status_code, create.json()) == (401, documented_error("create", 401, T2V))
+    assert (query.status_code, query.json()) == (401, documented_error("query", 401))
 
 
 @pytest.mark.parametrize(("key", "status"), SPECIAL_KEYS.items())
@@ -391,8 +390,9 @@ def test_special_keys_provoke_the_vendor_errors(
     with api(sb, key=key) as client:
         create = client.post(CREATE, json=body_for(model))
         query = client.get(f"/v1/tasks/{task_id}")
-    assert (create.status_code, create.json()) == (status, vendor_example(model, status))
-    assert (query.status_code, query.json()) == (status, vendor_example(TASK_DOC, status))
+    expected = documented_error("create", status, model)
+    assert (create.status_code, create.json()) == (status, expected)
+    assert (query.status_code, query.json()) == (status, documented_error("query", status))
 
 
 def test_any_other_key_works_but_only_for_its_own_tasks(sb: Sandbox) -> None:
@@ -400,18 +400,18 @@ def test_any_other_key_works_but_only_for_its_own_tasks(sb: Sandbox) -> None:
         task_id = mine.post(CREATE, json=body_for(T2V)).json()["id"]
         assert mine.get(f"/v1/tasks/{task_id}").status_code == 200
         response = theirs.get(f"/v1/tasks/{task_id}")
-    assert (response.status_code, response.json()) == (403, vendor_example(TASK_DOC, 403))
+    assert (response.status_code, response.json()) == (403, documented_error("query", 403))
 
 
 @pytest.mark.parametrize("task_id", ["abc", "task-123", "TASK-UNIFIED-1-abcdefgh", ""])
 def test_malformed_task_id_is_400_invalid_task_id(client: httpx.Client, task_id: str) -> None:
     response = client.get(f"/v1/tasks/{task_id}")
-    assert (response.status_code, response.json()) == (400, vendor_example(TASK_DOC, 400))
+    assert (response.status_code, response.json()) == (400, documented_error("query", 400))
 
 
 def test_unknown_task_is_404(client: httpx.Client) -> None:
     response = client.get("/v1/tasks/task-unified-1757169743-zzzzzzzz")
-    assert (response.status_code, response.json()) == (404, vendor_example(TASK_DOC, 404))
+    assert (response.status_code, response.json()) == (404, documented_error("query", 404))
 
 
 def test_unknown_paths_and_methods_get_json_errors(client: httpx.Client) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from test_sandbox_support import CREATE, INF, T2V, TASK_DOC, api, body_for, raw, vendor_example
+from test_sandbox_support import CREATE, INF, T2V, api, body_for, documented_error, raw
 
 from omni_widgets.sandbox import Fault, Sandbox
 
@@ -52,7 +52,7 @@ def test_rate_limit_the_next_two_creates_with_retry_after(sb: Sandbox) -> None:
         responses = [client.post(CREATE, json=body_for(T2V)) for _ in range(3)]
     assert [r.status_code for r in responses] == [429, 429, 200]
     assert [r.headers.get("retry-after") for r in responses] == ["3", "3", None]
-    assert responses[0].json() == vendor_example(T2V, 429)
+    assert responses[0].json() == documented_error("create", 429, T2V)
     assert len(sb.created_task_ids) == 1
     assert statuses(sb) == [429, 429, 200]
     assert (rule.fired, rule.active) == (2, False)
@@ -65,7 +65,7 @@ def test_rate_limit_on_queries_leaves_creates_alone(sb: Sandbox, task_id: str) -
         first = client.get(f"/v1/tasks/{task_id}")
         second = client.get(f"/v1/tasks/{task_id}")
     assert create.status_code == 200
-    assert (first.status_code, first.json()) == (429, vendor_example(TASK_DOC, 429))
+    assert (first.status_code, first.json()) == (429, documented_error("query", 429))
     assert "retry-after" not in first.headers
     assert second.status_code == 200
 
@@ -83,8 +83,8 @@ def test_server_error_bodies_follow_the_vendor(sb: Sandbox, task_id: str) -> Non
         create = client.post(CREATE, json=body_for(T2V))
         query = client.get(f"/v1/tasks/{task_id}")
         after = client.get(f"/v1/tasks/{task_id}")
-    assert (create.status_code, create.json()) == (500, vendor_example(T2V, 500))
-    assert (query.status_code, query.json()) == (500, vendor_example(TASK_DOC, 500))
+    assert (create.status_code, create.json()) == (500, documented_error("create", 500, T2V))
+    assert (query.status_code, query.json()) == (500, documented_error("query", 500))
     assert after.status_code == 200
     assert sb.created_task_ids == []
 

@@ -21,6 +21,8 @@ from test_sandbox_support import CREATE, T2V, api, body_for, wait_terminal
 
 from omni_widgets.sandbox import Sandbox
 
+pytestmark = pytest.mark.slow  # starts sandbox processes and a kernel
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

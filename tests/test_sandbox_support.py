@@ -1,4 +1,4 @@
-"""Helpers for the sandbox tests (no tests here): vendor-schema checks applied to every response,
+"""Helpers for the sandbox tests (no tests here): schema checks applied to every API answer,
 request builders, MP4 probing with PyAV, and a tiny HTTP receiver for callbacks."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
-from _vendor import document, validator
+from _contract import EVOLINK
 
 from omni_widgets.sandbox import Sandbox
 
@@ -25,50 +25,28 @@ REF = "gemini-omni-flash-reference-to-video"
 EDIT = "gemini-omni-flash-video-edit"
 MODELS = (T2V, I2V, REF, EDIT)
 CREATE = "/v1/videos/generations"
-TASK_DOC = "get-task-detail"
 INF = float("inf")
 
 
-def vendor_example(doc: str, status: int) -> dict[str, Any]:
-    """The vendor's example error body for `status` in document `doc`."""
-    operations = document(doc)["paths"]
-    (path_item,) = operations.values()
-    (operation,) = path_item.values()
-    example: dict[str, Any] = operation["responses"][str(status)]["content"]["application/json"][
-        "example"
-    ]
-    return example
+def documented_error(operation: str, status: int, model: str = "") -> dict[str, Any]:
+    """The vendor's documented error body for `status` on `operation` ("create" or "query")."""
+    return EVOLINK.documented_error(operation, status, model=model)
 
 
 def check_response(response: httpx.Response) -> None:
-    """Validate an API response against the vendor's schemas (plus the shape rules they imply)."""
+    """Validate an API answer against the gateway's schemas (tests/schemas/evolink), plus the
+    sandbox's own promises: JSON bodies, task errors typed `task_error`, http result URLs."""
     request = response.request
-    path = request.url.path
-    if path == CREATE and request.method == "POST":
-        try:
-            model = json.loads(request.content).get("model")
-        except (ValueError, AttributeError):
-            model = None
-        doc = model if model in MODELS else T2V
-        schema = "VideoGenerationResponse" if response.status_code == 200 else "ErrorResponse"
-    elif path.startswith("/v1/tasks/") and request.method == "GET":
-        doc = TASK_DOC
-        schema = "TaskDetailResponse" if response.status_code == 200 else "ErrorResponse"
-    else:
+    operation = EVOLINK.operation_at(request.method, request.url.path)
+    if operation is None:
         return
     response.read()
     assert response.headers["content-type"].startswith("application/json"), response.text
     body = response.json()
-    validator(doc, schema).validate(body)
-    if schema == "ErrorResponse":
-        error = body["error"]
-        assert set(error) <= {"code", "message", "type", "param"}, error
-        assert all(isinstance(error[k], str) for k in ("code", "message", "type")), error
-    elif schema == "TaskDetailResponse":
-        assert ("results" in body) == (body["status"] == "completed"), body
-        assert ("error" in body) == (body["status"] == "failed"), body
+    EVOLINK.response_validator(operation, response.status_code).validate(body)
+    if operation == "query" and response.status_code == 200:
         if body["status"] == "failed":
-            assert body["error"]["type"] == "task_error"
+            assert body["error"].get("type") == "task_error", body
         for url in body.get("results", []):
             assert httpx.URL(url).scheme == "http" and httpx.URL(url).host, url
 

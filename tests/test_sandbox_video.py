@@ -28,6 +28,8 @@ from test_sandbox_support import (
 
 from omni_widgets.sandbox import Sandbox
 
+pytestmark = pytest.mark.slow  # renders and decodes real MP4s
+
 
 @pytest.fixture(scope="module")
 def sb() -> Iterator[Sandbox]:
