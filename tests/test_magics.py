@@ -572,7 +572,7 @@ def test_config_shows_settings_with_the_key_masked(
     assert sb.api_key not in out
     assert "••••" in out and "(from OMNI_API_KEY)" in out
     assert f"{sb.base_url} (from OMNI_BASE_URL)" in out
-    assert "duration=10" in out and "aspect_ratio='16:9'" in out and "wait=False" in out
+    assert "duration=5" in out and "aspect_ratio='16:9'" in out and "wait=False" in out
     ip.run_line_magic("config", "OmniMagics.duration = 6")
     omni(ip, "config")
     assert "duration=6" in capsys.readouterr().out

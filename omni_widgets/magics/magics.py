@@ -29,6 +29,7 @@ from IPython.core.magic import (
 from IPython.core.magic_arguments import argument, kwds, magic_arguments
 from traitlets import Bool, Enum, Int, TraitError, Unicode, Union, validate
 
+from ..core.defaults import DEFAULT_ASPECT_RATIO, DEFAULT_DURATION
 from ..core.errors import OmniError, ValidationError
 from ..core.requests import ASPECT_RATIOS, MAX_REFERENCES
 from ..core.result import Result
@@ -46,8 +47,6 @@ from ..notebook.jobs import Job, find_job, loop_running, session_jobs
 from .report import config_report, job_status, jobs_table, task_status
 from .request import (
     ASPECT_VALUES,
-    DEFAULT_ASPECT,
-    DEFAULT_DURATION,
     DURATION_VALUES,
     Choice,
     build_request,
@@ -122,7 +121,7 @@ class OmniMagics(Magics):
     ).tag(config=True)
     aspect_ratio = Enum(
         list(ASPECT_RATIOS),
-        default_value=DEFAULT_ASPECT,
+        default_value=DEFAULT_ASPECT_RATIO,
         help=f"Aspect ratio when --aspect is not given: one of {ASPECT_VALUES}.",
     ).tag(config=True)
     out = Unicode(
