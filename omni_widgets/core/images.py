@@ -105,8 +105,12 @@ def to_data_url(data: bytes) -> str:
     if len(data) > MAX_IMAGE_BYTES:
         raise ImageProblem(f"{_byte_count(len(data))} is too large", IMAGE_SIZE)
     size = dimensions(data, fmt)
-    if size:
-        _check_sides(*size)
+    if size is None:
+        raise ImageProblem(
+            f"a {fmt} image whose width and height cannot be read (truncated or damaged)",
+            f"a complete png, jpeg or webp image, {IMAGE_SIDES}",
+        )
+    _check_sides(*size)
     return f"data:image/{fmt};base64,{base64.b64encode(data).decode('ascii')}"
 
 
@@ -220,7 +224,7 @@ def _stat(path: str) -> os.stat_result | None:
     except OSError as exc:
         if exc.errno == errno.ENAMETOOLONG:  # text, not a path
             return None
-        raise ImageProblem(f"{short_repr(path)} cannot be read ({exc.strerror or exc})") from None
+        raise ImageProblem(f"{_path_label(path)} cannot be read ({exc.strerror or exc})") from None
 
 
 def _read_file(path: str, info: os.stat_result | None = None) -> bytes:
@@ -228,12 +232,12 @@ def _read_file(path: str, info: os.stat_result | None = None) -> bytes:
     if info is None:
         info = _stat(path)
         if info is None:
-            raise ImageProblem(f"{short_repr(path)} does not exist", "a path to an existing file")
+            raise ImageProblem(f"{_path_label(path)} does not exist", "a path to an existing file")
     _check_regular(path, info)
     try:
         fd = os.open(path, _OPEN_FLAGS)
     except OSError as exc:
-        raise ImageProblem(f"{short_repr(path)} cannot be read ({exc.strerror or exc})") from None
+        raise ImageProblem(f"{_path_label(path)} cannot be read ({exc.strerror or exc})") from None
     with os.fdopen(fd, "rb") as file:
         opened = os.fstat(file.fileno())
         if (opened.st_dev, opened.st_ino) != (info.st_dev, info.st_ino):
@@ -241,23 +245,28 @@ def _read_file(path: str, info: os.stat_result | None = None) -> bytes:
         try:
             data = file.read(MAX_IMAGE_BYTES + 1)
         except OSError as exc:
-            raise ImageProblem(f"{short_repr(path)} cannot be read ({exc.strerror})") from None
+            raise ImageProblem(f"{_path_label(path)} cannot be read ({exc.strerror})") from None
     return _limited(data, path)
+
+
+def _path_label(path: str) -> str:
+    """The path in quotes; a long one keeps its end, where the file name is."""
+    return repr(path) if len(path) <= 120 else repr("..." + path[-100:])
 
 
 def _check_regular(path: str, info: os.stat_result) -> None:
     if not stat.S_ISREG(info.st_mode):
         kind = next((name for test, name in _FILE_KINDS if test(info.st_mode)), "not a file")
-        raise ImageProblem(f"{short_repr(path)} is {kind}", "a path to a regular image file")
+        raise ImageProblem(f"{_path_label(path)} is {kind}", "a path to a regular image file")
     if info.st_size > MAX_IMAGE_BYTES:
         raise ImageProblem(
-            f"{short_repr(path)}: {_byte_count(info.st_size)} is too large", IMAGE_SIZE
+            f"{_path_label(path)}: {_byte_count(info.st_size)} is too large", IMAGE_SIZE
         )
 
 
 def _limited(data: bytes, path: str | None = None) -> bytes:
     if len(data) > MAX_IMAGE_BYTES:
-        where = f"{short_repr(path)}: " if path else ""
+        where = f"{_path_label(path)}: " if path else ""
         raise ImageProblem(f"{where}{_byte_count(len(data))} is too large", IMAGE_SIZE)
     return data
 

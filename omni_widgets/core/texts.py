@@ -71,7 +71,7 @@ def split_url(url: Any) -> tuple[SplitResult | None, str | None]:
         return None, problem
     space = _SPACE.search(url)
     if space:
-        return None, f"contains a space or line break at position {space.start()}"
+        return None, f"{_quoted(url)} contains a space or line break at position {space.start()}"
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018  (raises ValueError for a port that is not 0..65535)
