@@ -385,7 +385,11 @@ scalars = st.one_of(
 values = st.recursive(
     scalars, lambda inner: st.lists(inner, max_size=8) | st.tuples(inner), max_leaves=12
 )
-PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 
 def built_or_invalid(build: Callable[[], Request]) -> None:
@@ -427,3 +431,85 @@ def test_video_edit_takes_any_value(url: Any, prompt: Any) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         built_or_invalid(lambda: VideoEdit(prompt, url))
+
+
+# --- the magics' parser ---------------------------------------------------------------------
+
+
+class Built(Exception):
+    """Raised instead of connecting: the line made a valid request (nothing is sent)."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+
+
+@pytest.fixture
+def shell(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A shell with the magics loaded, whose generation stops right after the request is built."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from omni_widgets.magics import magics
+
+    real_build = magics.build_request
+
+    def build_and_stop(choice: Any) -> None:
+        raise Built(real_build(choice))
+
+    monkeypatch.setattr(magics, "build_request", build_and_stop)
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "omni_widgets")
+    ip.user_ns.update(t_n=3, t_s="a kite", t_l=[1, 2])
+    yield ip
+    ip.run_line_magic("unload_ext", "omni_widgets")
+
+
+WORDS = ["--duration", "--aspect", "--image", "--ref", "--video", "--callback", "--wait", "-o",
+         "auto", "9:16", "{t_n}", "{t_s:>5}", "{t_l[9]}", "{", "}}", "'", '"', "\\", "--", "-",
+         "https://a.org/v.mp4", "~nobody/x.png", "data:image/png;base64,@@", "10",
+         "1e3"]  # fmt: skip
+lines = st.lists(st.sampled_from(WORDS) | strings, min_size=1, max_size=8).map(" ".join)
+
+
+def generated_or_usage_error(run: Callable[[], Any]) -> None:
+    from IPython.core.error import UsageError
+
+    try:
+        run()
+    except Built as built:
+        sendable(built.request)
+    except UsageError as exc:
+        assert "\n" not in str(exc) and str(exc)
+
+
+@PROPERTY
+@given(lines)
+def test_any_omni_line_builds_a_request_or_is_a_one_line_usage_error(shell: Any, line: str) -> None:
+    from omni_widgets.magics.magics import SUBCOMMANDS
+
+    words = line.split()
+    if words and words[0] in SUBCOMMANDS:
+        line = "x " + line  # subcommands act on the service; here only the parser is tried
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        generated_or_usage_error(lambda: shell.run_line_magic("omni", line))
+
+
+@PROPERTY
+@given(lines, strings)
+def test_any_omni_cell_builds_a_request_or_is_a_one_line_usage_error(
+    shell: Any, line: str, body: str
+) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        generated_or_usage_error(lambda: shell.run_cell_magic("omni", line, body))
+
+
+@LINEAR
+def test_a_huge_omni_line_is_parsed_in_linear_time(shell: Any) -> None:
+    from IPython.core.error import UsageError
+
+    with pytest.raises(Built):
+        shell.run_line_magic("omni", "x" + " " * HUGE + "--wait")
+    for line in ('"' + "a" * HUGE, "{t_n:999999999}", "{" * HUGE, "x" * HUGE):
+        with pytest.raises(UsageError):
+            shell.run_line_magic("omni", line)
