@@ -212,6 +212,65 @@ def test_video_edit_needs_a_url_and_callback_must_be_public_https(panel: Panel) 
     }
 
 
+def test_an_upload_that_cannot_be_sent_is_named_by_its_file(panel: Panel) -> None:
+    panel.prompt.value = "The cat turns its head"
+    panel.mode.value = I2V
+    upload(panel, ("holiday.gif", b"GIF89a" + bytes(473)))
+    expected = (
+        "Image (holiday.gif): not a png, jpeg or webp image (starts with b'GIF89a\\x00\\x00'); "
+        "allowed: a png, jpeg or webp image"
+    )
+    assert panel.images_row.problem_text == expected
+    assert panel.reason_text == f"Can't generate yet. {expected}"
+    assert "bytes>" not in panel.reason_text
+
+    panel.mode.value = REF
+    upload(panel, ("ok.png", png()), ("tiny.png", png(10, 10)))
+    assert panel.images_row.problem_text == (
+        "Image 1 (holiday.gif): not a png, jpeg or webp image (starts with "
+        "b'GIF89a\\x00\\x00'); allowed: a png, jpeg or webp image · Image 3 (tiny.png): 10x10 px "
+        "is outside the range; allowed: 240..7680 px per side"
+    )
+
+
+def test_the_upload_button_counts_the_uploads(panel: Panel) -> None:
+    panel.mode.value = REF
+    upload(panel, ("a.png", png()), ("b.png", png()))
+    upload(panel, ("c.png", png()))
+    panel.images.url.value = "https://example.com/d.png"  # a URL is not an upload
+    # The button shows "Upload images (N)" with N the length of its value.
+    assert [f["name"] for f in panel.images.upload.value] == ["a.png", "b.png", "c.png"]
+    assert all(f["content"] == b"" for f in panel.images.upload.value)
+    panel.images.remove(0)
+    assert len(panel.images.upload.value) == 2
+    assert [item.name for item in panel.images.items] == [
+        "b.png",
+        "c.png",
+        "https://example.com/d.png",
+    ]
+    panel.images.clear()
+    assert panel.images.upload.value == ()
+
+
+def test_a_long_prompt_gets_a_notice_but_stays_valid(panel: Panel) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the panel shows a notice instead of a warning per key
+        panel.prompt.value = "a slow pan over hills " * 100
+    assert (
+        panel.prompt_row.hint.value.count(
+            "2,200 characters: more than 2,000, the service "
+            "may fail the task as &#x27;prompt is too long&#x27;"
+        )
+        == 1
+    )
+    assert not panel.generate_button.disabled
+    panel.prompt.value = "x" * 10_001
+    assert panel.generate_button.disabled
+    assert "Prompt: 10,001 characters is too long" in panel.reason_text
+
+
 def test_duration_auto_and_aspect_ratio_reach_the_request(panel: Panel) -> None:
     panel.prompt.value = "x"
     assert [value for _, value in panel.duration.options] == ["auto", *range(3, 11)]

@@ -50,6 +50,7 @@ from .request import (
     DURATION_VALUES,
     Choice,
     build_request,
+    parse_aspect,
     parse_duration,
     usage_error,
 )
@@ -122,7 +123,7 @@ class OmniMagics(Magics):
     aspect_ratio = Enum(
         list(ASPECT_RATIOS),
         default_value=DEFAULT_ASPECT_RATIO,
-        help=f"Aspect ratio when --aspect is not given: one of {ASPECT_VALUES}.",
+        help=f"Aspect ratio when --aspect is not given: {ASPECT_VALUES}.",
     ).tag(config=True)
     out = Unicode(
         None,
@@ -166,16 +167,17 @@ class OmniMagics(Magics):
         "--duration",
         type=parse_duration,
         metavar="SECONDS",
-        help="length of the video: 3 to 10 seconds, or auto (default 10; "
+        help=f"length of the video: 3 to 10 seconds, or auto (default {DEFAULT_DURATION}; "
         "%%config OmniMagics.duration). Not with --video.",
     )
     @_option(
         "--aspect",
         "--aspect-ratio",
         dest="aspect",
+        type=parse_aspect,
         choices=ASPECT_RATIOS,
         metavar="RATIO",
-        help="shape of the video: 16:9, 9:16 or auto (default 16:9; "
+        help=f"shape of the video: 16:9, 9:16 or auto (default {DEFAULT_ASPECT_RATIO}; "
         "%%config OmniMagics.aspect_ratio). Not with --video.",
     )
     @_option(
@@ -481,7 +483,9 @@ class OmniMagics(Magics):
         try:
             namespace: argparse.Namespace = _parser().parse_intermixed_args(argv)
         except UsageError as exc:
-            raise UsageError(f"{exc} (see %omni --help)") from None
+            # argparse says "argument --duration: ..."; the option first reads as our messages.
+            text = str(exc).removeprefix("argument ")
+            raise UsageError(f"{text} (see %omni --help)") from None
         return namespace
 
     def _job_for(self, task_id: str, out: str | None) -> Job:

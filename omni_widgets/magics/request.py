@@ -30,7 +30,7 @@ from ..core.requests import (
 )
 
 DURATION_VALUES = DURATION_ALLOWED
-ASPECT_VALUES = ", ".join(repr(a) for a in ASPECT_RATIOS)
+ASPECT_VALUES = "one of " + ", ".join(repr(a) for a in ASPECT_RATIOS)
 
 #: The option a user typed for each request field (``images[2]`` is the third ``--ref``).
 OPTION_OF_FIELD = {
@@ -56,6 +56,13 @@ def parse_duration(text: str) -> Duration:
     else:
         wrong = f"{int(digits)} is out of range"
     raise argparse.ArgumentTypeError(f"{wrong}; allowed: {DURATION_VALUES}")
+
+
+def parse_aspect(text: str) -> str:
+    """The ``--aspect`` value, one of the offered ratios (argparse adds the option's name)."""
+    if text in ASPECT_RATIOS:
+        return text
+    raise argparse.ArgumentTypeError(f"{short_repr(text)} is not offered; allowed: {ASPECT_VALUES}")
 
 
 @dataclass(frozen=True)
