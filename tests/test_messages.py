@@ -236,3 +236,16 @@ def test_the_magics_unclosed_quote() -> None:
     assert str(exc.value) == (
         'quote " at position 2: unclosed in \'"kite\'; allowed: a quoted prompt that ends with "'
     )
+
+
+def test_the_magics_refuse_a_line_of_endless_options() -> None:
+    from IPython.core.error import UsageError
+
+    from omni_widgets.magics.magics import OmniMagics
+
+    with pytest.raises(UsageError) as exc:
+        OmniMagics()._parse(["x", *["--ref", "a.png"] * 33, "--wait"])
+    assert str(exc.value) == (
+        "options: 34 words start with '-'; allowed: at most 32 (each option once, --ref up to 6 "
+        "times; quote a prompt word that starts with -)"
+    )

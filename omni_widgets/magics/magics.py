@@ -59,6 +59,7 @@ from .text import Word, fill_placeholders, split_line
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 HELP_FLAGS = ("-h", "--help")
+MAX_OPTIONS = 32  # a line needs at most about 15 (--ref up to 6 times)
 
 
 def _option(*names: str, **settings: Any) -> Callable[[F], F]:
@@ -480,6 +481,12 @@ class OmniMagics(Magics):
 
     def _parse(self, argv: list[str]) -> argparse.Namespace:
         """Options anywhere among the prompt's words; errors name the option (UsageError)."""
+        options = sum(1 for word in argv if word.startswith("-"))
+        if options > MAX_OPTIONS:  # argparse's time grows with the square of their number
+            raise UsageError(
+                f"options: {options} words start with '-'; allowed: at most {MAX_OPTIONS} "
+                "(each option once, --ref up to 6 times; quote a prompt word that starts with -)"
+            )
         try:
             namespace: argparse.Namespace = _parser().parse_intermixed_args(argv)
         except UsageError as exc:

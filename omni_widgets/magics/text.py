@@ -113,7 +113,8 @@ def fill_placeholders(text: str, namespace: Mapping[str, Any]) -> str:
         raise
     except ValueError as exc:
         raise UsageError(
-            f"placeholder in {short_repr(text)}: {exc}; allowed: {{name}}, or {LITERAL_BRACES}"
+            f"placeholder in {short_repr(text)}: {str(exc).replace(chr(10), ' ')}; "
+            f"allowed: {{name}}, or {LITERAL_BRACES}"
         ) from None
     except Exception as exc:  # a user's attribute or item lookup may fail in any way
         raise UsageError(
