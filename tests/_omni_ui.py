@@ -9,10 +9,12 @@ import pytest
 from _lab import REPO_ROOT, LabPage
 from playwright.sync_api import Locator
 
+from omni_widgets.core.defaults import DEFAULT_DURATION
+
 VIDEO = ".omni-card video.omni-video"
 QUICKSTART_NAME = "01_quickstart.ipynb"
 QUICKSTART = REPO_ROOT / "notebooks" / QUICKSTART_NAME
-PANEL_DURATION_S = 5.0  # the panel's default duration
+PANEL_DURATION_S = float(DEFAULT_DURATION)  # the default of the panel, magics and client
 # The kernel's own sandbox finishes a clip in seconds; this bound only keeps a broken run from
 # hanging.
 COMPLETED_TIMEOUT_S = 180

@@ -17,6 +17,7 @@ sb.base_url, "OMNI_API_KEY": sb.api_key})`` and ``with LabPage.new(chromium, ser
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path

@@ -119,8 +119,8 @@ def test_bad_input_fails_the_cell_in_one_line_and_creates_nothing(
     bad = omni_kernel.execute("%omni a cat --aspect 4:3 --wait", check=False)
     assert bad.status == "error"
     assert bad.stderr.strip() == (
-        "UsageError: argument --aspect/--aspect-ratio: invalid choice: '4:3' "
-        "(choose from '16:9', '9:16', 'auto') (see %omni --help)"
+        "UsageError: --aspect/--aspect-ratio: '4:3' is not offered; allowed: one of "
+        "'16:9', '9:16', 'auto' (see %omni --help)"
     )
     cell = omni_kernel.execute("%%omni --wait\nA walk through {nowhere}\n", check=False)
     assert cell.status == "error" and "unknown name 'nowhere'" in cell.stderr

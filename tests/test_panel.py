@@ -96,7 +96,7 @@ def all_widget_states() -> str:
 def test_defaults_need_only_a_prompt(panel: Panel) -> None:
     assert panel.mode.value == "gemini-omni-flash-text-to-video"
     assert panel.generate_button.disabled
-    assert "Prompt: needs a non-empty text" in panel.reason_text
+    assert "Prompt: empty; allowed: a non-empty text" in panel.reason_text
     # An untouched prompt is not flagged red yet; the reason beside Generate says it.
     assert panel.prompt_row.problem_text == ""
 
@@ -117,7 +117,10 @@ def test_prompt_shows_character_count_and_problem_once_touched(panel: Panel) -> 
     assert "5 characters" in panel.prompt_row.hint.value
     panel.prompt.value = "   "
     assert "3 characters" in panel.prompt_row.hint.value
-    assert panel.prompt_row.problem_text == "Needs a non-empty text describing the video"
+    assert panel.prompt_row.problem_text == (
+        "Prompt: only white space; allowed: a non-empty text describing the video, "
+        "at most 10,000 characters"
+    )
     assert panel.generate_button.disabled
 
 
@@ -140,12 +143,13 @@ def test_image_to_video_takes_exactly_one_image(panel: Panel) -> None:
     panel.prompt.value = "The cat turns its head"
     panel.mode.value = I2V
     assert panel.generate_button.disabled
-    assert panel.images_row.problem_text == "0 images given; needs exactly 1 image"
+    assert panel.images_row.problem_text == "Image: 0 images given; allowed: exactly 1 image"
 
     upload(panel, ("cat.png", png()))
     assert panel.images_row.problem_text == ""
     assert not panel.generate_button.disabled
-    assert panel.images.upload.value == (), "uploaded bytes must not stay in the upload widget"
+    # The button's "(N)" counts the uploads, but their bytes do not stay in the upload widget.
+    assert [(f["name"], f["content"]) for f in panel.images.upload.value] == [("cat.png", b"")]
     thumbs = panel.images.thumbs.children
     assert len(thumbs) == 1
     assert isinstance(thumbs[0].children[0], widgets.Image)
@@ -153,13 +157,14 @@ def test_image_to_video_takes_exactly_one_image(panel: Panel) -> None:
     panel.images.url.value = "https://example.com/dog.webp"  # Enter in the URL box
     assert panel.images.url.value == ""
     assert len(panel.images.thumbs.children) == 2
-    assert panel.images_row.problem_text == "2 images given; needs exactly 1 image"
+    assert panel.images_row.problem_text == "Image: 2 images given; allowed: exactly 1 image"
     assert "Image: 2 images given" in panel.reason_text
 
     remove = panel.images.thumbs.children[0].children[2]
     assert isinstance(remove, widgets.Button) and "Remove image 1" in remove.tooltip
     remove.click()
     assert [item.url for item in panel.images.items] == ["https://example.com/dog.webp"]
+    assert panel.images.upload.value == (), "the upload count follows removals"
     assert not panel.generate_button.disabled
     assert panel.build_request().to_payload()["image_urls"] == ["https://example.com/dog.webp"]
 
@@ -167,23 +172,29 @@ def test_image_to_video_takes_exactly_one_image(panel: Panel) -> None:
 def test_references_take_one_to_six_and_bad_images_are_named(panel: Panel) -> None:
     panel.prompt.value = "These two characters meet"
     panel.mode.value = REF
-    assert panel.images_row.problem_text == "0 images given; needs 1 to 6 images"
+    assert panel.images_row.problem_text == "Images: 0 images given; allowed: 1 to 6 images"
     upload(panel, *[(f"r{i}.png", png(colour=f"#{i}0{i}0{i}0")) for i in range(7)])
-    assert panel.images_row.problem_text == "7 images given; needs 1 to 6 images"
+    assert panel.images_row.problem_text == "Images: 7 images given; allowed: 1 to 6 images"
     panel.images.remove(6)
     assert panel.images_row.problem_text == ""
 
     upload(panel, ("tiny.png", png(10, 10)))
-    assert "Image 7: 10x10 px is outside the 240..7680 px" in panel.images_row.problem_text
+    assert (
+        "Image 7 (tiny.png): 10x10 px is outside the range; allowed: 240..7680 px per side"
+    ) in panel.images_row.problem_text
     assert panel.generate_button.disabled
 
 
 def test_video_edit_needs_a_url_and_callback_must_be_public_https(panel: Panel) -> None:
     panel.prompt.value = "Make it night"
     panel.mode.value = EDIT
-    assert panel.video_row.problem_text == "Needs exactly one http(s) URL of an MP4"
+    assert panel.video_row.problem_text == (
+        "Video URL: empty; allowed: one http(s) URL of an MP4 video (its path ends in .mp4)"
+    )
     panel.video_url.value = "ftp://example.com/a.mp4"
-    assert "is not allowed: needs exactly one http(s) URL" in panel.video_row.problem_text
+    assert panel.video_row.problem_text.startswith(
+        "Video URL: 'ftp://example.com/a.mp4' does not start with http:// or https://; allowed: "
+    )
     panel.video_url.value = "https://example.com/a.mp4"
     assert not panel.generate_button.disabled
 
@@ -199,6 +210,65 @@ def test_video_edit_needs_a_url_and_callback_must_be_public_https(panel: Panel) 
         "video_urls": ["https://example.com/a.mp4"],
         "callback_url": "https://hooks.example.com/omni",
     }
+
+
+def test_an_upload_that_cannot_be_sent_is_named_by_its_file(panel: Panel) -> None:
+    panel.prompt.value = "The cat turns its head"
+    panel.mode.value = I2V
+    upload(panel, ("holiday.gif", b"GIF89a" + bytes(473)))
+    expected = (
+        "Image (holiday.gif): not a png, jpeg or webp image (starts with b'GIF89a\\x00\\x00'); "
+        "allowed: a png, jpeg or webp image"
+    )
+    assert panel.images_row.problem_text == expected
+    assert panel.reason_text == f"Can't generate yet. {expected}"
+    assert "bytes>" not in panel.reason_text
+
+    panel.mode.value = REF
+    upload(panel, ("ok.png", png()), ("tiny.png", png(10, 10)))
+    assert panel.images_row.problem_text == (
+        "Image 1 (holiday.gif): not a png, jpeg or webp image (starts with "
+        "b'GIF89a\\x00\\x00'); allowed: a png, jpeg or webp image · Image 3 (tiny.png): 10x10 px "
+        "is outside the range; allowed: 240..7680 px per side"
+    )
+
+
+def test_the_upload_button_counts_the_uploads(panel: Panel) -> None:
+    panel.mode.value = REF
+    upload(panel, ("a.png", png()), ("b.png", png()))
+    upload(panel, ("c.png", png()))
+    panel.images.url.value = "https://example.com/d.png"  # a URL is not an upload
+    # The button shows "Upload images (N)" with N the length of its value.
+    assert [f["name"] for f in panel.images.upload.value] == ["a.png", "b.png", "c.png"]
+    assert all(f["content"] == b"" for f in panel.images.upload.value)
+    panel.images.remove(0)
+    assert len(panel.images.upload.value) == 2
+    assert [item.name for item in panel.images.items] == [
+        "b.png",
+        "c.png",
+        "https://example.com/d.png",
+    ]
+    panel.images.clear()
+    assert panel.images.upload.value == ()
+
+
+def test_a_long_prompt_gets_a_notice_but_stays_valid(panel: Panel) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the panel shows a notice instead of a warning per key
+        panel.prompt.value = "a slow pan over hills " * 100
+    assert (
+        panel.prompt_row.hint.value.count(
+            "2,200 characters: more than 2,000, the service "
+            "may fail the task as &#x27;prompt is too long&#x27;"
+        )
+        == 1
+    )
+    assert not panel.generate_button.disabled
+    panel.prompt.value = "x" * 10_001
+    assert panel.generate_button.disabled
+    assert "Prompt: 10,001 characters is too long" in panel.reason_text
 
 
 def test_duration_auto_and_aspect_ratio_reach_the_request(panel: Panel) -> None:

@@ -15,14 +15,24 @@ class OmniError(Exception):
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a request: the field, the value given and what is allowed."""
+    """One thing wrong with a request: the field, the value given, what is allowed, what is wrong.
+
+    It reads "FIELD: what is wrong; allowed: what is allowed"; ``wrong`` defaults to a short
+    form of the value.
+    """
 
     field: str
     value: Any
     allowed: str
+    wrong: str = ""
+
+    @property
+    def reason(self) -> str:
+        """What is wrong with the value, in words."""
+        return self.wrong or f"{short_repr(self.value)} is not accepted"
 
     def __str__(self) -> str:
-        return f"{self.field}={_short(self.value)}: {self.allowed}"
+        return f"{self.field}: {self.reason}; allowed: {self.allowed}"
 
 
 class ValidationError(OmniError, ValueError):
@@ -31,13 +41,34 @@ class ValidationError(OmniError, ValueError):
     def __init__(self, kind: str, problems: list[Problem]) -> None:
         self.kind = kind
         self.problems = list(problems)
-        noun = "problem" if len(problems) == 1 else "problems"
-        listed = "; ".join(str(p) for p in problems)
-        super().__init__(f"invalid {kind} ({len(problems)} {noun}): {listed}")
+        if len(problems) == 1:
+            message = f"{problems[0]} ({kind})"
+        else:
+            listed = "".join(f"\n  {p}" for p in problems)
+            message = f"{len(problems)} problems in {kind}:{listed}"
+        super().__init__(message)
 
     def for_field(self, field: str) -> list[Problem]:
         """The problems about one field (``images[2]`` counts as ``images``)."""
         return [p for p in self.problems if p.field.split("[")[0] == field]
+
+
+class LongPromptWarning(UserWarning):
+    """A prompt long enough that the service may fail the task with "prompt is too long".
+
+    The vendor lists that failure but documents no limit, so this is a warning at
+    ``PROMPT_WARN_CHARS`` (the request is still valid); ``MAX_PROMPT_CHARS`` is the hard cap.
+    """
+
+    def __init__(self, length: int) -> None:
+        from .defaults import MAX_PROMPT_CHARS, PROMPT_WARN_CHARS
+
+        self.length = length
+        super().__init__(
+            f"prompt: {length:,} characters is more than {PROMPT_WARN_CHARS:,}, and the service "
+            f"may fail the task as 'prompt is too long'; allowed: up to {MAX_PROMPT_CHARS:,} "
+            "characters, a shorter prompt is safer"
+        )
 
 
 class MissingAPIKeyError(OmniError):
@@ -179,7 +210,15 @@ class URLExpiredError(DownloadError):
     """The video URL no longer answers (URLs expire 24 hours after the task completes)."""
 
 
-def _short(value: Any, limit: int = 60) -> str:
-    """A repr short enough for a one-line message."""
-    text = repr(value)
+def short_repr(value: Any, limit: int = 60) -> str:
+    """A repr short enough for a one-line message, for any value (even one whose repr fails)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        digits = int(value.bit_length() * 0.30103) + 1
+        return f"an integer of about {digits} digits"
+    if isinstance(value, (str, bytes, bytearray)) and len(value) > limit:
+        value = value[:limit]
+    try:
+        text = repr(value)
+    except Exception:  # a user's object whose __repr__ fails must not hide the real problem
+        text = f"<a {type(value).__name__}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -2,22 +2,59 @@
 
 from __future__ import annotations
 
-import ipaddress
+import itertools
+import math
+import numbers
+import operator
 import os
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
-from urllib.parse import urlsplit
+from typing import Any, ClassVar
 
-from .errors import Problem, ValidationError
-from .images import ImageProblem, describe_image, is_http_url, normalize_image
+from .defaults import (
+    ASPECT_RATIOS,
+    DEFAULT_ASPECT_RATIO,
+    DEFAULT_DURATION,
+    MAX_DURATION,
+    MAX_PROMPT_CHARS,
+    MIN_DURATION,
+    PROMPT_WARN_CHARS,
+    Duration,
+)
+from .errors import LongPromptWarning, Problem, ValidationError, short_repr
+from .images import ImageProblem, describe_image, normalize_image
+from .texts import host_address, split_url, text_problem, type_name, url_problem
 
-Duration = int | Literal["auto"]
-ASPECT_RATIOS = ("16:9", "9:16", "auto")
-MIN_DURATION, MAX_DURATION = 3, 10
+__all__ = [
+    "ASPECT_RATIOS",
+    "DEFAULT_ASPECT_RATIO",
+    "DEFAULT_DURATION",
+    "MAX_CALLBACK_URL",
+    "MAX_DURATION",
+    "MAX_PROMPT_CHARS",
+    "MAX_REFERENCES",
+    "MIN_DURATION",
+    "MODELS",
+    "PROMPT_WARN_CHARS",
+    "Duration",
+    "ImageToVideo",
+    "ReferenceToVideo",
+    "Request",
+    "TextToVideo",
+    "VideoEdit",
+    "callback_url_problem",
+]
+
 MAX_REFERENCES = 6
 MAX_CALLBACK_URL = 2048
+
+PROMPT_ALLOWED = f"a non-empty text describing the video, at most {MAX_PROMPT_CHARS:,} characters"
+DURATION_ALLOWED = f"an integer {MIN_DURATION}..{MAX_DURATION} or 'auto'"
+ASPECT_ALLOWED = "one of " + ", ".join(repr(a) for a in ASPECT_RATIOS)
+CALLBACK_ALLOWED = f"a public https URL of at most {MAX_CALLBACK_URL} characters"
+VIDEO_ALLOWED = "one http(s) URL of an MP4 video (its path ends in .mp4)"
 
 
 @dataclass(frozen=True, repr=False)
@@ -39,9 +76,11 @@ class Request:
         return payload
 
     def _validate(self, problems: list[Problem]) -> None:
-        """Collect every problem, then raise them together."""
+        """Raise every problem together; warn (at the caller's line) about a long prompt."""
         if problems:
             raise ValidationError(type(self).__name__, problems)
+        if len(self.prompt) > PROMPT_WARN_CHARS:
+            warnings.warn(LongPromptWarning(len(self.prompt)), stacklevel=3)
 
     def __repr__(self) -> str:
         fields = ", ".join(
@@ -52,8 +91,8 @@ class Request:
 
 @dataclass(frozen=True, repr=False)
 class _Timed(Request):
-    duration: Duration = 10
-    aspect_ratio: str = "16:9"
+    duration: Duration = DEFAULT_DURATION
+    aspect_ratio: str = DEFAULT_ASPECT_RATIO
     callback_url: str | None = None
 
     def _common_payload(self) -> dict[str, Any]:
@@ -67,12 +106,23 @@ class _Timed(Request):
             payload["callback_url"] = self.callback_url
         return payload
 
-    def _common_problems(self) -> list[Problem]:
+    def _set_common(
+        self, prompt: Any, duration: Any, aspect_ratio: Any, callback_url: Any
+    ) -> list[Problem]:
+        """Store the shared fields (numbers as plain ints) and return their problems."""
+        seconds, duration_problems = _checked_duration(duration)
+        _set(
+            self,
+            prompt=_plain(prompt),
+            duration=seconds,
+            aspect_ratio=aspect_ratio,
+            callback_url=_plain(callback_url),
+        )
         return [
-            *_prompt_problems(self.prompt),
-            *_duration_problems(self.duration),
-            *_aspect_problems(self.aspect_ratio),
-            *_callback_problems(self.callback_url),
+            *_prompt_problems(prompt),
+            *duration_problems,
+            *_aspect_problems(aspect_ratio),
+            *_callback_problems(callback_url),
         ]
 
 
@@ -86,18 +136,11 @@ class TextToVideo(_Timed):
         self,
         prompt: str,
         *,
-        duration: Duration = 10,
-        aspect_ratio: str = "16:9",
+        duration: Duration = DEFAULT_DURATION,
+        aspect_ratio: str = DEFAULT_ASPECT_RATIO,
         callback_url: str | None = None,
     ) -> None:
-        _set(
-            self,
-            prompt=prompt,
-            duration=duration,
-            aspect_ratio=aspect_ratio,
-            callback_url=callback_url,
-        )
-        self._validate(self._common_problems())
+        self._validate(self._set_common(prompt, duration, aspect_ratio, callback_url))
 
     def to_payload(self) -> dict[str, Any]:
         return self._common_payload()
@@ -117,26 +160,20 @@ class ImageToVideo(_Timed):
         prompt: str,
         image: Any,
         *,
-        duration: Duration = 10,
-        aspect_ratio: str = "16:9",
+        duration: Duration = DEFAULT_DURATION,
+        aspect_ratio: str = DEFAULT_ASPECT_RATIO,
         callback_url: str | None = None,
     ) -> None:
-        problems: list[Problem] = []
+        problems = self._set_common(prompt, duration, aspect_ratio, callback_url)
         if isinstance(image, (list, tuple)):
-            problems.append(Problem("image", f"{len(image)} images", "exactly 1 image"))
+            problems.append(
+                Problem("image", image, "exactly 1 image", f"{len(image)} images given")
+            )
             normalized = ""
         else:
             normalized = _normalize("image", image, problems)
-        _set(
-            self,
-            prompt=prompt,
-            image=normalized,
-            image_sources=(_source_path(image),),
-            duration=duration,
-            aspect_ratio=aspect_ratio,
-            callback_url=callback_url,
-        )
-        self._validate(self._common_problems() + problems)
+        _set(self, image=normalized, image_sources=(_source_path(image),))
+        self._validate(problems)
 
     def to_payload(self) -> dict[str, Any]:
         return {**self._common_payload(), "image_urls": [self.image]}
@@ -155,31 +192,27 @@ class ReferenceToVideo(_Timed):
         prompt: str,
         images: Iterable[Any],
         *,
-        duration: Duration = 10,
-        aspect_ratio: str = "16:9",
+        duration: Duration = DEFAULT_DURATION,
+        aspect_ratio: str = DEFAULT_ASPECT_RATIO,
         callback_url: str | None = None,
     ) -> None:
-        problems: list[Problem] = []
-        if isinstance(images, (str, bytes)) or not isinstance(images, Iterable):
-            images = [images]
-        given = list(images)
-        if not 1 <= len(given) <= MAX_REFERENCES:
-            problems.append(
-                Problem("images", f"{len(given)} images", f"1 to {MAX_REFERENCES} images")
-            )
+        problems = self._set_common(prompt, duration, aspect_ratio, callback_url)
+        given = _image_list(images, problems)
+        allowed = f"1 to {MAX_REFERENCES} images"
+        if given is not None and not 1 <= len(given) <= MAX_REFERENCES:
+            many: int | str = len(images) if isinstance(images, (list, tuple)) else len(given)
+            if len(given) > MAX_REFERENCES and not isinstance(images, (list, tuple)):
+                many = f"more than {MAX_REFERENCES}"
+            problems.append(Problem("images", images, allowed, f"{many} images given"))
         normalized = tuple(
-            _normalize(f"images[{i}]", image, problems) for i, image in enumerate(given)
+            _normalize(f"images[{i}]", image, problems) for i, image in enumerate(given or ())
         )
         _set(
             self,
-            prompt=prompt,
             images=normalized,
-            image_sources=tuple(_source_path(image) for image in given),
-            duration=duration,
-            aspect_ratio=aspect_ratio,
-            callback_url=callback_url,
+            image_sources=tuple(_source_path(image) for image in given or ()),
         )
-        self._validate(self._common_problems() + problems)
+        self._validate(problems)
 
     def to_payload(self) -> dict[str, Any]:
         return {**self._common_payload(), "image_urls": list(self.images)}
@@ -194,11 +227,11 @@ class VideoEdit(Request):
     callback_url: str | None = None
 
     def __init__(self, prompt: str, video_url: str, *, callback_url: str | None = None) -> None:
-        _set(self, prompt=prompt, video_url=video_url, callback_url=callback_url)
-        problems = [*_prompt_problems(prompt), *_callback_problems(callback_url)]
-        if not isinstance(video_url, str) or not is_http_url(video_url):
-            problems.append(Problem("video_url", video_url, "exactly one http(s) URL of an MP4"))
-        self._validate(problems)
+        url = video_url.strip() if isinstance(video_url, str) else video_url
+        _set(self, prompt=_plain(prompt), video_url=_plain(url), callback_url=_plain(callback_url))
+        self._validate(
+            [*_prompt_problems(prompt), *_video_problems(url), *_callback_problems(callback_url)]
+        )
 
     def to_payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {
@@ -221,11 +254,16 @@ def _set(obj: Request, **values: Any) -> None:
         object.__setattr__(obj, name, value)
 
 
+def _plain(value: Any) -> Any:
+    """A str subclass (numpy.str_, ...) as a plain str, so payloads and equality are ordinary."""
+    return str.__str__(value) if isinstance(value, str) else value
+
+
 def _normalize(name: str, image: Any, problems: list[Problem]) -> str:
     try:
         return normalize_image(image)
     except ImageProblem as exc:
-        problems.append(Problem(name, _image_label(image), str(exc)))
+        problems.append(Problem(name, image, exc.allowed, exc.wrong))
         return ""
 
 
@@ -242,60 +280,100 @@ def _source_path(image: Any) -> str | None:
         return None
 
 
-def _image_label(image: Any) -> Any:
-    if isinstance(image, (bytes, bytearray)):
-        return f"<{len(image)} bytes>"
-    if isinstance(image, str) and len(image) > 80:
-        return image[:40] + "..."
-    return image
+def _image_list(images: Any, problems: list[Problem]) -> list[Any] | None:
+    """Up to one more than the allowed number of images (an endless iterator must not hang)."""
+    if isinstance(images, (str, bytes, bytearray, memoryview)) or not isinstance(images, Iterable):
+        return [images]
+    try:
+        return list(itertools.islice(images, MAX_REFERENCES + 1))
+    except Exception as exc:  # a user's iterable may fail in any way
+        wrong = f"{type_name(images)} that failed while being read ({type(exc).__name__})"
+        problems.append(Problem("images", images, f"a list of 1 to {MAX_REFERENCES} images", wrong))
+        return None
 
 
 def _prompt_problems(prompt: Any) -> list[Problem]:
-    if not isinstance(prompt, str) or not prompt.strip():
-        return [Problem("prompt", prompt, "a non-empty text describing the video")]
-    return []
+    wrong: str | None
+    if prompt is None:
+        wrong = "missing"
+    elif not isinstance(prompt, str):
+        wrong = f"{type_name(prompt)}, not text"
+    elif not prompt.strip():
+        wrong = "empty" if not prompt else "only white space"
+    elif len(prompt) > MAX_PROMPT_CHARS:
+        wrong = f"{len(prompt):,} characters is too long"
+    else:
+        wrong = text_problem(prompt)
+    return [Problem("prompt", prompt, PROMPT_ALLOWED, wrong)] if wrong else []
 
 
-def _duration_problems(duration: Any) -> list[Problem]:
-    if duration == "auto" and isinstance(duration, str):
-        return []
-    is_int = isinstance(duration, int) and not isinstance(duration, bool)
-    if is_int and MIN_DURATION <= duration <= MAX_DURATION:
-        return []
-    return [Problem("duration", duration, f"an integer {MIN_DURATION}..{MAX_DURATION} or 'auto'")]
+def _checked_duration(duration: Any) -> tuple[Any, list[Problem]]:
+    """The duration as ``'auto'`` or a plain int (numpy integers too), and its problems."""
+    wrong: str
+    if isinstance(duration, str):
+        if duration == "auto":
+            return duration, []
+        hint = " (write the number without quotes)" if duration.strip().isdecimal() else ""
+        wrong = f"{short_repr(duration)} is text{hint}"
+    elif isinstance(duration, bool) or type(duration).__name__ in ("bool_", "bool"):
+        wrong = f"{duration!r} is a boolean, not a number of seconds"
+    elif isinstance(duration, numbers.Integral):
+        seconds = operator.index(duration)
+        if MIN_DURATION <= seconds <= MAX_DURATION:
+            return seconds, []
+        wrong = f"{short_repr(seconds)} is out of range"
+    elif isinstance(duration, numbers.Real):
+        number = float(duration)
+        if math.isnan(number):
+            wrong = "NaN is not a number of seconds"
+        elif math.isinf(number):
+            wrong = f"{number} is not a number of seconds"
+        elif number.is_integer():
+            wrong = f"{short_repr(duration)} is a float (write {int(number)})"
+        else:
+            wrong = f"{short_repr(duration)} is not a whole number of seconds"
+    elif duration is None:
+        wrong = "missing"
+    else:
+        wrong = f"{type_name(duration)} is not a number"
+    return duration, [Problem("duration", duration, DURATION_ALLOWED, wrong)]
 
 
 def _aspect_problems(aspect_ratio: Any) -> list[Problem]:
-    if aspect_ratio in ASPECT_RATIOS and isinstance(aspect_ratio, str):
+    if isinstance(aspect_ratio, str) and aspect_ratio in ASPECT_RATIOS:
         return []
-    return [Problem("aspect_ratio", aspect_ratio, "one of '16:9', '9:16', 'auto'")]
+    if aspect_ratio is None:
+        wrong = "missing"
+    elif isinstance(aspect_ratio, str):
+        wrong = f"{short_repr(aspect_ratio)} is not offered"
+    else:
+        wrong = f"{type_name(aspect_ratio)}, not text"
+    return [Problem("aspect_ratio", aspect_ratio, ASPECT_ALLOWED, wrong)]
 
 
 def _callback_problems(url: Any) -> list[Problem]:
     if url is None:
         return []
     reason = callback_url_problem(url)
-    return [Problem("callback_url", url, reason)] if reason else []
+    return [Problem("callback_url", url, CALLBACK_ALLOWED, reason)] if reason else []
 
 
 def callback_url_problem(url: Any) -> str | None:
-    """Why the service would refuse this callback URL, or None if it is acceptable."""
-    allowed = "a public https URL of at most 2048 characters"
-    if not isinstance(url, str):
-        return allowed
-    if len(url) > MAX_CALLBACK_URL:
-        return f"{len(url)} characters; {allowed}"
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.hostname:
-        return allowed
+    """What the service would refuse in this callback URL, or None if it is acceptable."""
+    if isinstance(url, str) and len(url) > MAX_CALLBACK_URL:
+        return f"{len(url):,} characters is too long"
+    parts, problem = split_url(url)
+    if parts is None:
+        return problem
+    if parts.scheme.lower() != "https":
+        return f"{short_repr(url)} is not an https URL"
+    if not parts.hostname:
+        return f"{short_repr(url)} has no host name"
     host = parts.hostname.rstrip(".").lower()
     if host == "localhost" or host.endswith(".localhost"):
-        return f"{allowed}, not localhost"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    if (
+        return f"{short_repr(url)} points to localhost"
+    address = host_address(host)
+    if address is not None and (
         address.is_loopback
         or address.is_private
         or address.is_link_local
@@ -303,8 +381,25 @@ def callback_url_problem(url: Any) -> str | None:
         or address.is_reserved
         or address.is_multicast
     ):
-        return f"{allowed}, not a loopback, private, link-local or unspecified address"
+        return f"{short_repr(url)} points to a loopback, private or link-local address"
     return None
+
+
+def _video_problems(url: Any) -> list[Problem]:
+    if isinstance(url, (list, tuple)):
+        wrong: str | None = f"{len(url)} URLs in a {type(url).__name__}"
+    elif url is None:
+        wrong = "missing"
+    else:
+        wrong = url_problem(url)
+        if wrong is None:
+            parts, _ = split_url(url)
+            if parts is not None and not parts.path.lower().endswith(".mp4"):
+                wrong = (
+                    f"{short_repr(url)} does not look like an MP4 (its path does not end in "
+                    ".mp4; the service edits MP4 videos only)"
+                )
+    return [Problem("video_url", url, VIDEO_ALLOWED, wrong)] if wrong else []
 
 
 def _repr_value(value: Any) -> str:

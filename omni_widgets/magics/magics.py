@@ -31,6 +31,7 @@ from IPython.core.magic import (
 from IPython.core.magic_arguments import argument, kwds, magic_arguments
 from traitlets import Bool, Enum, Int, TraitError, Unicode, Union, validate
 
+from ..core.defaults import DEFAULT_ASPECT_RATIO, DEFAULT_DURATION
 from ..core.errors import OmniError, ValidationError
 from ..core.ledger import Ledger, LedgerRecord
 from ..core.requests import ASPECT_RATIOS, MAX_REFERENCES
@@ -57,11 +58,10 @@ from .report import (
 )
 from .request import (
     ASPECT_VALUES,
-    DEFAULT_ASPECT,
-    DEFAULT_DURATION,
     DURATION_VALUES,
     Choice,
     build_request,
+    parse_aspect,
     parse_duration,
     usage_error,
 )
@@ -73,6 +73,7 @@ HELP_FLAGS = ("-h", "--help")
 #: What ``%omni list --failed`` shows: tasks that ended without a video.
 FAILED_STATUSES = ("failed", "cancelled", "rejected", "expired", "not found")
 LIST_OPTIONS = ("unfinished", "failed", "today")
+MAX_OPTIONS = 32  # a line needs at most about 15 (--ref up to 6 times)
 
 
 def _option(*names: str, **settings: Any) -> Callable[[F], F]:
@@ -141,8 +142,8 @@ class OmniMagics(Magics):
     ).tag(config=True)
     aspect_ratio = Enum(
         list(ASPECT_RATIOS),
-        default_value=DEFAULT_ASPECT,
-        help=f"Aspect ratio when --aspect is not given: one of {ASPECT_VALUES}.",
+        default_value=DEFAULT_ASPECT_RATIO,
+        help=f"Aspect ratio when --aspect is not given: {ASPECT_VALUES}.",
     ).tag(config=True)
     out = Unicode(
         None,
@@ -187,16 +188,17 @@ class OmniMagics(Magics):
         "--duration",
         type=parse_duration,
         metavar="SECONDS",
-        help="length of the video: 3 to 10 seconds, or auto (default 10; "
+        help=f"length of the video: 3 to 10 seconds, or auto (default {DEFAULT_DURATION}; "
         "%%config OmniMagics.duration). Not with --video.",
     )
     @_option(
         "--aspect",
         "--aspect-ratio",
         dest="aspect",
+        type=parse_aspect,
         choices=ASPECT_RATIOS,
         metavar="RATIO",
-        help="shape of the video: 16:9, 9:16 or auto (default 16:9; "
+        help=f"shape of the video: 16:9, 9:16 or auto (default {DEFAULT_ASPECT_RATIO}; "
         "%%config OmniMagics.aspect_ratio). Not with --video.",
     )
     @_option(
@@ -569,10 +571,18 @@ class OmniMagics(Magics):
 
     def _parse(self, argv: list[str]) -> argparse.Namespace:
         """Options anywhere among the prompt's words; errors name the option (UsageError)."""
+        options = sum(1 for word in argv if word.startswith("-"))
+        if options > MAX_OPTIONS:  # argparse's time grows with the square of their number
+            raise UsageError(
+                f"options: {options} words start with '-'; allowed: at most {MAX_OPTIONS} "
+                "(each option once, --ref up to 6 times; quote a prompt word that starts with -)"
+            )
         try:
             namespace: argparse.Namespace = _parser().parse_intermixed_args(argv)
         except UsageError as exc:
-            raise UsageError(f"{exc} (see %omni --help)") from None
+            # argparse says "argument --duration: ..."; the option first reads as our messages.
+            text = str(exc).removeprefix("argument ")
+            raise UsageError(f"{text} (see %omni --help)") from None
         return namespace
 
     def _job_for(self, task_id: str, out: str | None) -> Job:

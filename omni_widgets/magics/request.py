@@ -7,19 +7,21 @@ configured defaults, and translates each problem's field into the option the use
 from __future__ import annotations
 
 import argparse
-import inspect
 from dataclasses import dataclass
 from typing import Any
 
 from IPython.core.error import UsageError
 
-from ..core.errors import ValidationError
-from ..core.requests import (
+from ..core.defaults import (
     ASPECT_RATIOS,
     MAX_DURATION,
-    MAX_REFERENCES,
     MIN_DURATION,
     Duration,
+)
+from ..core.errors import ValidationError, short_repr
+from ..core.requests import (
+    DURATION_ALLOWED,
+    MAX_REFERENCES,
     ImageToVideo,
     ReferenceToVideo,
     Request,
@@ -27,11 +29,8 @@ from ..core.requests import (
     VideoEdit,
 )
 
-DURATION_VALUES = f"an integer {MIN_DURATION}..{MAX_DURATION} or 'auto'"
-ASPECT_VALUES = ", ".join(repr(a) for a in ASPECT_RATIOS)
-_DEFAULTS = inspect.signature(TextToVideo).parameters
-DEFAULT_DURATION: Duration = _DEFAULTS["duration"].default
-DEFAULT_ASPECT: str = _DEFAULTS["aspect_ratio"].default
+DURATION_VALUES = DURATION_ALLOWED
+ASPECT_VALUES = "one of " + ", ".join(repr(a) for a in ASPECT_RATIOS)
 
 #: The option a user typed for each request field (``images[2]`` is the third ``--ref``).
 OPTION_OF_FIELD = {
@@ -49,13 +48,21 @@ def parse_duration(text: str) -> Duration:
     """The ``--duration`` value: 3..10 or 'auto' (argparse reports the message with the option)."""
     if text.strip().lower() == "auto":
         return "auto"
-    try:
-        seconds = int(text)
-    except ValueError:
-        seconds = None
-    if seconds is None or not MIN_DURATION <= seconds <= MAX_DURATION:
-        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: {DURATION_VALUES}")
-    return seconds
+    digits = text.strip()
+    if not (digits.isascii() and digits.isdecimal()) or len(digits) > 6:
+        wrong = f"{short_repr(text)} is not a whole number"
+    elif MIN_DURATION <= int(digits) <= MAX_DURATION:
+        return int(digits)
+    else:
+        wrong = f"{int(digits)} is out of range"
+    raise argparse.ArgumentTypeError(f"{wrong}; allowed: {DURATION_VALUES}")
+
+
+def parse_aspect(text: str) -> str:
+    """The ``--aspect`` value, one of the offered ratios (argparse adds the option's name)."""
+    if text in ASPECT_RATIOS:
+        return text
+    raise argparse.ArgumentTypeError(f"{short_repr(text)} is not offered; allowed: {ASPECT_VALUES}")
 
 
 @dataclass(frozen=True)
@@ -104,18 +111,15 @@ def build_request(choice: Choice) -> Request:
 
 
 def usage_error(exc: ValidationError) -> UsageError:
-    """One line naming each option at fault, the value given and what is allowed."""
+    """One line naming each option at fault, what is wrong with it and what is allowed."""
     parts = []
     for problem in exc.problems:
         field, _, index = problem.field.partition("[")
         option = OPTION_OF_FIELD.get(field, field)
         if index:
             option = f"{option} #{int(index.rstrip(']')) + 1}"
-        value = problem.value if isinstance(problem.value, str) else repr(problem.value)
-        if isinstance(value, str) and len(value) > 60:
-            value = value[:57] + "..."
-        parts.append(f"{option} {value!r}: {problem.allowed}")
-    return UsageError("; ".join(parts) + " (no task was created)")
+        parts.append(f"{option}: {problem.reason}; allowed: {problem.allowed}")
+    return UsageError(" | ".join(parts) + " (no task was created)")
 
 
 def _kinds(choice: Choice) -> list[tuple[str, bool]]:

@@ -8,13 +8,18 @@ the user's namespace, ``{{``/``}}`` for literal braces, and a clear error for an
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from IPython.core.error import UsageError
 
+from ..core.errors import short_repr
+
 QUOTES = ("'", '"')
+MAX_FORMAT_WIDTH = 1000  # {x:999999999} would build a gigabyte of spaces
+_DIGITS = re.compile(r"\d+")
 LITERAL_BRACES = "write {{ and }} for literal braces"
 
 
@@ -62,7 +67,10 @@ def _quoted(line: str, start: int) -> tuple[str, int]:
             return "".join(chars), i + 1
         chars.append(char)
         i += 1
-    raise UsageError(f"unclosed {quote} in: {line[start:]}")
+    raise UsageError(
+        f"quote {quote} at position {start}: unclosed in {short_repr(line[start:])}; "
+        f"allowed: a quoted prompt that ends with {quote}"
+    )
 
 
 class _Placeholders(string.Formatter):
@@ -74,15 +82,25 @@ class _Placeholders(string.Formatter):
     def get_value(self, key: int | str, args: Any, kwargs: Any) -> Any:
         if isinstance(key, int):
             raise UsageError(
-                f"a placeholder needs a variable's name, not {{}} or {{{key}}}; {LITERAL_BRACES}"
+                f"placeholder {{{key}}}: a placeholder needs a variable's name, not {{}} or "
+                f"{{{key}}}; allowed: {{name}}, or {LITERAL_BRACES}"
             )
         try:
             return self.namespace[key]
         except KeyError:
             raise UsageError(
-                f"unknown name {key!r} in {{{key}}}: define it first, or {LITERAL_BRACES}; "
-                "no task was created"
+                f"placeholder {{{short_repr(key)[1:-1]}}}: unknown name {short_repr(key)}; "
+                f"allowed: a defined variable's name, or {LITERAL_BRACES} (no task was created)"
             ) from None
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        widest = max((int(d) for d in _DIGITS.findall(format_spec[:40])), default=0)
+        if len(format_spec) > 40 or widest > MAX_FORMAT_WIDTH:
+            raise UsageError(
+                f"placeholder format {short_repr(format_spec)}: too wide; allowed: widths and "
+                f"precisions up to {MAX_FORMAT_WIDTH}"
+            )
+        return super().format_field(value, format_spec)
 
 
 def fill_placeholders(text: str, namespace: Mapping[str, Any]) -> str:
@@ -94,6 +112,13 @@ def fill_placeholders(text: str, namespace: Mapping[str, Any]) -> str:
     except UsageError:
         raise
     except ValueError as exc:
-        raise UsageError(f"bad placeholder in {text!r} ({exc}): {LITERAL_BRACES}") from None
-    except (AttributeError, LookupError, TypeError) as exc:
-        raise UsageError(f"a placeholder in {text!r} failed: {exc}; {LITERAL_BRACES}") from None
+        raise UsageError(
+            f"placeholder in {short_repr(text)}: {str(exc).replace(chr(10), ' ')}; "
+            f"allowed: {{name}}, or {LITERAL_BRACES}"
+        ) from None
+    except Exception as exc:  # a user's attribute or item lookup may fail in any way
+        raise UsageError(
+            f"placeholder in {short_repr(text)}: it failed ({type(exc).__name__}: "
+            f"{short_repr(str(exc), 80)[1:-1]}); allowed: {{name}}, {{name.attribute}}, "
+            f"{{name[index]}}, or {LITERAL_BRACES}"
+        ) from None

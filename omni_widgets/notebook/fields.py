@@ -44,9 +44,12 @@ class FieldRow(widgets.VBox):
     def visible(self) -> bool:
         return bool(self.layout.display != "none")
 
-    def set_problems(self, problems: list[Problem]) -> None:
-        """Say in words what is wrong with this field (nothing when ``problems`` is empty)."""
-        text = "; ".join(describe(p) for p in problems)
+    def set_problems(self, problems: list[Problem], names: dict[str, str] | None = None) -> None:
+        """Say in words what is wrong with this field (nothing when ``problems`` is empty).
+
+        ``names`` gives an upload's file name by problem field (``image``, ``images[1]``).
+        """
+        text = summarize(problems, names)
         self.problem.value = (
             f"<div role='alert' style='color:#cf222e;font-size:12px;margin-left:{LABEL_WIDTH}'>"
             f"✗ {html.escape(text)}</div>"
@@ -63,41 +66,25 @@ class FieldRow(widgets.VBox):
         self.hint.value = _hint_html(hint)
 
 
-def describe(problem: Problem) -> str:
-    """A problem as a short sentence: which item, what was given, what is allowed."""
-    field = problem.field
-    where = ""
-    if "[" in field:
-        index = int(field.split("[", 1)[1].rstrip("]"))
-        where = f"image {index + 1}: "
-    value = problem.value
-    if value in ("", None) or (isinstance(value, str) and not value.strip()):
-        return _cap(f"{where}needs {problem.allowed}")
-    if field in ("image", "images") and isinstance(value, str) and value.endswith("images"):
-        return _cap(f"{value} given; needs {problem.allowed}")
-    if where:
-        return _cap(f"{where}{problem.allowed}")
-    return _cap(f"{_short(value)} is not allowed: needs {problem.allowed}")
+def describe(problem: Problem, name: str | None = None) -> str:
+    """A problem as "FIELD: what is wrong; allowed: what is allowed".
+
+    ``images[1]`` reads "Image 2"; ``name`` (an upload's file name) is added to the label, since
+    the bytes of an upload say nothing to the person who chose the file.
+    """
+    return f"{field_label(problem.field, name)}: {problem.reason}; allowed: {problem.allowed}"
 
 
-def summarize(problems: list[Problem]) -> str:
-    """Every problem, prefixed by its field's label, for the line beside Generate."""
-    parts = []
-    for problem in problems:
-        label = FIELD_LABELS.get(problem.field.split("[")[0], problem.field)
-        text = describe(problem)
-        parts.append(f"{label}: {text[:1].lower()}{text[1:]}")
-    return "; ".join(parts)
+def field_label(field: str, name: str | None = None) -> str:
+    """How a request field is named to a person (``images[1]`` is "Image 2")."""
+    base, _, index = field.partition("[")
+    label = f"Image {int(index.rstrip(']')) + 1}" if index else FIELD_LABELS.get(base, base)
+    return f"{label} ({name})" if name else label
 
 
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _short(value: Any, limit: int = 40) -> str:
-    text = value if isinstance(value, str) else repr(value)
-    text = f"“{text}”" if isinstance(value, str) else text
-    return text if len(text) <= limit else text[: limit - 2] + "…”"
+def summarize(problems: list[Problem], names: dict[str, str] | None = None) -> str:
+    """Every problem in the same words as beside its field, for the line beside Generate."""
+    return " · ".join(describe(p, (names or {}).get(p.field)) for p in problems)
 
 
 def _hint_html(hint: str) -> str:

@@ -10,16 +10,23 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 from IPython.display import display
 
-from ..core.errors import ValidationError
-from ..core.requests import (
+from ..core.defaults import (
+    ASPECT_RATIOS,
+    DEFAULT_ASPECT_RATIO,
+    DEFAULT_DURATION,
     MAX_DURATION,
     MIN_DURATION,
+    PROMPT_WARN_CHARS,
+)
+from ..core.errors import LongPromptWarning, ValidationError
+from ..core.requests import (
     ImageToVideo,
     ReferenceToVideo,
     Request,
@@ -50,7 +57,6 @@ MODE_HINTS = {
     ReferenceToVideo: "Subjects or style follow 1 to 6 reference images.",
     VideoEdit: "Edits a 3-10 s MP4 given by URL; the result keeps its length and shape.",
 }
-DEFAULT_DURATION = 5
 DEFAULT_OUTPUT_DIR = "omni_outputs"
 # After a click, Generate stays disabled at least this long, so a double click makes one task
 # even when the service answers the first click faster than the second one arrives.
@@ -188,8 +194,8 @@ class Panel(widgets.VBox):
         self.duration_row = FieldRow("duration", self.duration)
 
         self.aspect_ratio = widgets.ToggleButtons(
-            options=[("16:9", "16:9"), ("9:16", "9:16"), ("auto", "auto")],
-            value="16:9",
+            options=[(ratio, ratio) for ratio in ASPECT_RATIOS],
+            value=DEFAULT_ASPECT_RATIO,
             tooltips=["Landscape", "Portrait", "The model decides"],
             style={"button_width": "64px"},
         )
@@ -306,10 +312,12 @@ class Panel(widgets.VBox):
 
     def _validate(self) -> Request | None:
         """Check the fields, show each problem beside its field; return the request if valid."""
-        count = len(self.prompt.value)
-        self.prompt_row.set_hint(f"{count} character{'s' if count != 1 else ''}")
+        self.prompt_row.set_hint(prompt_hint(len(self.prompt.value)))
+        names = self.images.upload_names()
         try:
-            request: Request | None = self.build_request()
+            with warnings.catch_warnings():  # the hint above says it, on every keystroke
+                warnings.simplefilter("ignore", LongPromptWarning)
+                request: Request | None = self.build_request()
             problems = []
         except ValidationError as exc:
             request, problems = None, exc.problems
@@ -317,11 +325,11 @@ class Panel(widgets.VBox):
                 # "image" (image-to-video) is shown in the images row.
                 mine = exc.for_field(name) + (exc.for_field("image") if name == "images" else [])
                 shown = mine if name in self._touched or name != "prompt" else []
-                row.set_problems(shown)
+                row.set_problems(shown, names)
         if request is not None:
             for row in self.rows.values():
                 row.set_problems([])
-        self._problems = [summarize([p]) for p in problems]
+        self._problems = [summarize([p], names) for p in problems]
         self._refresh_generate()
         return request
 
@@ -333,7 +341,7 @@ class Panel(widgets.VBox):
         if busy:
             reason = "Creating the task…"
         elif not valid:
-            reason = "Can't generate yet. " + "; ".join(self._problems)
+            reason = "Can't generate yet. " + " · ".join(self._problems)
         else:
             reason = ""
         colour = "#57606a" if busy or valid else "#9a6700"
@@ -481,6 +489,17 @@ class Panel(widgets.VBox):
 
     def __repr__(self) -> str:
         return f"<omni_widgets.Panel: {len(self.jobs)} tasks, {self.connection!r}>"
+
+
+def prompt_hint(count: int) -> str:
+    """The prompt's length, with a notice once it passes the length the service may refuse."""
+    text = f"{count:,} character{'s' if count != 1 else ''}"
+    if count > PROMPT_WARN_CHARS:
+        text += (
+            f": more than {PROMPT_WARN_CHARS:,}, the service may fail the task as "
+            "'prompt is too long'"
+        )
+    return text
 
 
 def _labelled(text: str, control: widgets.Widget) -> widgets.HBox:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import ipywidgets as widgets
 
-from ..core.images import describe_image, is_http_url, sniff_format
+from ..core.images import describe_image, sniff_format
+from ..core.texts import is_http_url
 
 ACCEPT = "image/png,image/jpeg,image/webp,.png,.jpg,.jpeg,.webp"
 THUMB_PX = 72
@@ -39,6 +41,7 @@ class ImagesField(widgets.VBox):
     def __init__(self, on_change: Callable[[], None]) -> None:
         self.items: list[ImageItem] = []
         self._on_change = on_change
+        self._counting = False
         self.upload = widgets.FileUpload(
             accept=ACCEPT,
             multiple=True,
@@ -75,6 +78,13 @@ class ImagesField(widgets.VBox):
         """The images in order, as the request takes them."""
         return [item.value for item in self.items]
 
+    def upload_names(self) -> dict[str, str]:
+        """Each upload's file name by the request field it becomes (``image``, ``images[i]``)."""
+        names = {f"images[{i}]": item.name for i, item in enumerate(self.items) if item.data}
+        if len(self.items) == 1 and self.items[0].data is not None:
+            names["image"] = self.items[0].name
+        return names
+
     def add(self, item: ImageItem) -> None:
         """Append an image and show its thumbnail."""
         self.items.append(item)
@@ -97,16 +107,32 @@ class ImagesField(widgets.VBox):
         self._changed()
 
     def _on_upload(self, change: dict[str, Any]) -> None:
-        files = change["new"]
-        if not files:
+        if self._counting:
             return
-        for file in files:
+        for file in change["new"]:
             self.items.append(ImageItem(name=str(file["name"]), data=bytes(file["content"])))
-        # Clearing lets the same file be chosen again and keeps bytes out of the upload's state.
-        self.upload.value = ()
         self._changed()
 
+    def _count_uploads(self) -> None:
+        """Leave one empty entry per upload in the widget, so its "(N)" counts the uploads.
+
+        The button shows the length of its value; the bytes themselves stay out of the
+        synced state (they live in ``items``), and choosing the same file again still works.
+        """
+        stamp = datetime.now(UTC)
+        entries = tuple(
+            {"name": item.name, "type": "", "size": 0, "content": b"", "last_modified": stamp}
+            for item in self.items
+            if item.data is not None
+        )
+        self._counting = True
+        try:
+            self.upload.value = entries
+        finally:
+            self._counting = False
+
     def _changed(self) -> None:
+        self._count_uploads()
         self.thumbs.children = tuple(
             _thumbnail(i, item, self.remove) for i, item in enumerate(self.items)
         )
