@@ -621,6 +621,9 @@ def test_sandbox_start_with_a_key_says_which_service_is_used(
         stop_shared_sandbox()
 
 
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
 def test_panel_subcommand_opens_the_panel_once(
     ip: InteractiveShell, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -642,5 +645,7 @@ def test_panel_subcommand_opens_the_panel_once(
     monkeypatch.setattr("omni_widgets.notebook.panel.panel", panel)
     assert omni(ip, "panel") is None  # displayed by panel() itself, not echoed a second time
     assert len(calls) == 1 and isinstance(calls[0], omni_widgets.Panel)
-    views = [d.get("application/vnd.jupyter.widget-view+json", {}) for d in published]
+    views = [d["application/vnd.jupyter.widget-view+json"] for d in published if WIDGET in d]
     assert [v.get("model_id") for v in views] == [calls[0].model_id]
+    twins = [d for d in published if calls[0].twin.uid in d.get("text/html", "")]
+    assert len(twins) == 1 and len(published) == 2  # the panel and its static twin, once each
