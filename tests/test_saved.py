@@ -21,6 +21,7 @@ from _kernel import Kernel
 from nbconvert import HTMLExporter
 
 from omni_widgets import Panel, TextToVideo
+from omni_widgets.notebook import earlier
 from omni_widgets.notebook.card import TaskCard
 from omni_widgets.notebook.connection import Connection
 from omni_widgets.notebook.jobs import Job
@@ -99,6 +100,23 @@ def test_a_new_panel_shows_the_earlier_videos_of_its_folder(
     static = panel.static_html()
     assert static.index("second kite") < static.index("first kite")
     assert f"<video src='videos/{first.task_id}.mp4'" in static
+
+
+def test_earlier_videos_past_the_byte_budget_load_on_a_click(
+    connection: Connection, in_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = run_jobs(
+        connection, "videos", TextToVideo("first kite", duration=3), TextToVideo("second kite")
+    )
+    assert second.path is not None and first.path is not None
+    monkeypatch.setattr(earlier, "EARLIER_BYTES", second.path.stat().st_size)
+    panel = Panel(connection=connection, output_dir="videos")
+    newest, older = panel.earlier.children[1:]
+    assert "omni-earlier-video" in newest.children[1]._dom_classes
+    [header, button] = older.children
+    assert "first kite" in header.value and "omni-earlier-load" in button._dom_classes
+    button.click()
+    assert older.children[1].value == first.path.read_bytes()
 
 
 @pytest.mark.kernel

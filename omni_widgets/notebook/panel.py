@@ -30,8 +30,9 @@ from ..core.requests import (
 )
 from ..core.result import Result
 from ..core.settings import resolve
-from .card import MAX_INLINE_VIDEO, TaskCard
+from .card import TaskCard
 from .connection import Connection, connect
+from .earlier import earlier_box
 from .fields import DESCRIPTION_STYLE, LABEL_WIDTH, FieldRow, strip_tags, summarize
 from .jobs import Job
 from .keys import KeyBox
@@ -57,9 +58,7 @@ DEFAULT_OUTPUT_DIR = "omni_outputs"
 # After a click, Generate stays disabled at least this long, so a double click makes one task
 # even when the service answers the first click faster than the second one arrives.
 SUBMIT_HOLD_S = 1.0
-# Earlier videos of the folder: this many play in the live panel (sent over the comm), and
-# this many are listed in the static twin (by relative path, nothing is sent).
-EARLIER_LIVE = 6
+# The static twin lists at most this many videos (by relative path: nothing is sent).
 EARLIER_STATIC = 24
 
 
@@ -84,7 +83,7 @@ class Panel(widgets.VBox):
         self.twin = StaticTwin()
         self._build_form(str(output_dir))
         self.earlier_videos = read_folder(output_dir)
-        self.earlier = _earlier_box(self.earlier_videos, output_dir)
+        self.earlier = earlier_box(self.earlier_videos, output_dir)
         super().__init__(
             [
                 widgets.HTML(
@@ -509,45 +508,3 @@ def _execution_count() -> int | None:
 
     shell = get_ipython()
     return None if shell is None else int(shell.execution_count)
-
-
-def _earlier_box(videos: list[SavedVideo], folder: str | Path) -> widgets.VBox:
-    """The folder's earlier videos, newest first, so re-running the cell hides none of them."""
-    box = widgets.VBox()
-    box.add_class("omni-earlier")
-    if not videos:
-        return box
-    # Big files are not pushed through the comm (ipywidgets#3036); the static twin lists them.
-    shown = [v for v in videos if v.path.stat().st_size <= MAX_INLINE_VIDEO][:EARLIER_LIVE]
-    more = len(videos) - len(shown)
-    title = widgets.HTML(
-        f"<div style='font-weight:bold;margin-top:8px'>Earlier videos in "
-        f"{html.escape(str(folder))}/</div>"
-        + (f"<div style='font-size:12px;color:#57606a'>and {more} more there</div>" if more else "")
-    )
-    items: list[widgets.Widget] = [title]
-    for saved in shown:
-        header = widgets.HTML(
-            f"<div style='font-size:12px'><b>{html.escape(saved.mode)}</b> · "
-            f"{html.escape(saved.prompt)}<br><span style='color:#57606a'>"
-            f"{html.escape(saved.task_id)} · {html.escape(saved.path.as_posix())}</span></div>"
-        )
-        video = widgets.Video(
-            value=saved.path.read_bytes(),
-            format="mp4",
-            autoplay=False,
-            loop=True,
-            controls=True,
-            layout=widgets.Layout(max_width="320px", max_height="320px", width="auto"),
-        )
-        video.add_class("omni-earlier-video")
-        items.append(
-            widgets.VBox(
-                [header, video],
-                layout=widgets.Layout(
-                    border="1px solid #d0d7de", padding="4px 8px", margin="4px 0"
-                ),
-            )
-        )
-    box.children = tuple(items)
-    return box
