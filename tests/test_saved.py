@@ -75,6 +75,9 @@ def test_a_finished_card_leaves_the_video_by_relative_path_with_prompt_and_setti
     assert "a &lt;red&gt; kite" in static
     assert "duration 4 s" in static and "aspect ratio 9:16" in static
     assert f"task id {job.task_id}" in static
+    assert "max-height:480px" in static  # a portrait video stays a sensible size
+    [live_video] = [w for w in card._media.children if "omni-video" in w._dom_classes]
+    assert live_video.layout.max_height == "480px" and live_video.layout.width == "auto"
     # While the card renders, its own style hides the twin; the twin hides the widget's error.
     assert f".jp-OutputArea-child:has(.{card.twin.uid})" in card.children[0].value
     assert f":has(+ .jp-OutputArea-child .{card.twin.uid})" in card.twin.bundle()["text/html"]
