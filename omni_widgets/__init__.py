@@ -42,6 +42,7 @@ from .core.task import Task, TaskError
 
 if TYPE_CHECKING:
     from .magics.magics import load_ipython_extension, unload_ipython_extension
+    from .notebook.handle import TaskHandle
     from .notebook.panel import Panel, panel
 
 logging.getLogger("omni_widgets").addHandler(logging.NullHandler())
@@ -49,6 +50,7 @@ logging.getLogger("omni_widgets").addHandler(logging.NullHandler())
 _LAZY = {
     "Panel": ".notebook.panel",
     "panel": ".notebook.panel",
+    "TaskHandle": ".notebook.handle",
     "load_ipython_extension": ".magics.magics",
     "unload_ipython_extension": ".magics.magics",
 }
@@ -98,6 +100,7 @@ __all__ = [
     "Task",
     "TaskError",
     "TaskFailedError",
+    "TaskHandle",
     "TextToVideo",
     "URLExpiredError",
     "ValidationError",

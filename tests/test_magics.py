@@ -10,6 +10,7 @@ sleeps: the tests then take seconds, and the polling logic itself is unchanged.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -37,6 +38,7 @@ from omni_widgets.magics import magics as _magics
 from omni_widgets.magics.magics import OmniMagics
 from omni_widgets.notebook.card import TaskCard
 from omni_widgets.notebook.connection import Connection, stop_shared_sandbox
+from omni_widgets.notebook.handle import TaskHandle
 from omni_widgets.notebook.jobs import Job, find_job, session_jobs
 from omni_widgets.sandbox import Sandbox
 
@@ -158,7 +160,7 @@ def test_load_ext_registers_both_magics_and_unload_removes_them(sb: Sandbox) -> 
 
 HELP_MUST_SAY = [
     *("--duration", "--aspect", "--image", "--ref", "--video", "--callback", "--out"),
-    *("--wait", "--no-wait", "-o NAME", "3 to 10", "auto", "16:9", "9:16", "1 to 6"),
+    *("--wait", "--no-wait", "-o NAME", "3..10", "auto", "16:9", "9:16", "1 to 6"),
     *("%omni panel", "%omni status [ID]", "%omni list", "%omni wait ID", "%omni resume ID"),
     *("%omni config", "%omni sandbox start|stop", "%%omni", "{{ and }}", "quote the prompt"),
     *("%config OmniMagics.duration = 6", "ipython_config.py", "stop button", "SANDBOX"),
@@ -175,13 +177,20 @@ def test_help_lists_every_option_value_and_subcommand(
     missing = [phrase for phrase in HELP_MUST_SAY if phrase not in text]
     assert missing == []
     assert len(sb.created_task_ids) == before
+    assert text.startswith("  %omni [options] PROMPT...")  # no reST "::" marker first
+    options = text.split("\noptions:\n", 1)[1]
+    for option in ("--duration", "--aspect", "--image", "--ref", "--video", "--callback"):
+        entry = options.split(f"  {option} ", 1)[1].split("\n  -", 1)[0]
+        assert "allowed:" in " ".join(entry.split()), option
+    assert "allowed: a Python name" in " ".join(options.split())  # -o
 
 
 def test_question_mark_shows_the_same_help(
     ip: InteractiveShell, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ip.run_cell("%omni?").raise_error()
-    text = capsys.readouterr().out
+    text = re.sub(r"\x1b\[[0-9;]*m", "", capsys.readouterr().out)  # colour codes
+    assert "Docstring:\n%omni [options] PROMPT..." in text and "::" not in text
     assert [phrase for phrase in HELP_MUST_SAY if phrase not in text] == []
 
 
@@ -326,13 +335,19 @@ def test_non_blocking_returns_at_once_then_the_card_plays_the_video(
     async def body() -> None:
         omni(ip, "a cat on a skateboard -o t_task")
         task = ip.user_ns["t_task"]
-        assert isinstance(task, Task) and task.status == "pending"
+        assert isinstance(task, TaskHandle) and task.status == "pending"
+        assert isinstance(task.task, Task) and task.result is None
         job = find_job(task.id)
         assert job is not None and job.running and not job.done  # returned before any polling
         assert [c.job for c in cards] == [job]
         await until_done(job)
         assert job.phase == "completed" and job.path is not None
         assert video_bytes(cards[0]) == job.path.read_bytes()
+        # The variable follows the task: no stale "pending" snapshot.
+        assert task.status == "completed" and task.progress == 100 and task.path == job.path
+        assert task.result is not None and task.result.path == job.path
+        assert task.task.status == "completed" and task.video_url is not None
+        assert "status='completed'" in repr(task) and "live" in repr(task)
 
     in_loop(body)
     assert sb.created_task_ids[-1] == ip.user_ns["t_task"].id
@@ -625,6 +640,9 @@ def test_sandbox_start_with_a_key_says_which_service_is_used(
         stop_shared_sandbox()
 
 
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
 def test_panel_subcommand_opens_the_panel_once(
     ip: InteractiveShell, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -646,5 +664,41 @@ def test_panel_subcommand_opens_the_panel_once(
     monkeypatch.setattr("omni_widgets.notebook.panel.panel", panel)
     assert omni(ip, "panel") is None  # displayed by panel() itself, not echoed a second time
     assert len(calls) == 1 and isinstance(calls[0], omni_widgets.Panel)
-    views = [d.get("application/vnd.jupyter.widget-view+json", {}) for d in published]
+    views = [d["application/vnd.jupyter.widget-view+json"] for d in published if WIDGET in d]
     assert [v.get("model_id") for v in views] == [calls[0].model_id]
+    twins = [d for d in published if calls[0].twin.uid in d.get("text/html", "")]
+    assert len(twins) == 1 and len(published) == 2  # the panel and its static twin, once each
+
+
+def test_a_dollar_name_in_a_task_id_gets_a_hint_and_sends_nothing(
+    ip: InteractiveShell, sb: Sandbox
+) -> None:
+    before = len(sb.requests)
+    for line in ("status $tid", "wait $tid", "resume $tid --wait"):
+        with pytest.raises(UsageError) as caught:
+            omni(ip, line)
+        assert "write {tid} to use the variable tid" in str(caught.value)
+    assert len(sb.requests) == before
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("duration = 42", "OmniMagics.duration = 42: not a duration; allowed: an integer 3..10"),
+        ("aspect_ratio = '4:3'", "OmniMagics.aspect_ratio = '4:3': not an aspect ratio; allowed"),
+    ],
+)
+def test_a_bad_config_value_is_one_readable_line_and_changes_nothing(
+    ip: InteractiveShell,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    setting: str,
+    expected: str,
+) -> None:
+    magics = next(c for c in ip.configurables if isinstance(c, OmniMagics))
+    before = (magics.duration, magics.aspect_ratio)
+    ip.run_line_magic("config", f"OmniMagics.{setting}")
+    err = capsys.readouterr().err
+    assert err.startswith(f"UsageError: {expected}") and err.count("\n") == 1
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert (magics.duration, magics.aspect_ratio) == before

@@ -72,7 +72,11 @@ class LongPromptWarning(UserWarning):
 
 
 class MissingAPIKeyError(OmniError):
-    """No API key was found in the argument or the environment."""
+    """No API key was found in the argument or the environment.
+
+    In IPython and Jupyter it shows as its message alone (``_render_traceback_``): the fix is in
+    the words, and a traceback through the client's set-up would only hide them.
+    """
 
     def __init__(self) -> None:
         super().__init__(
@@ -80,6 +84,17 @@ class MissingAPIKeyError(OmniError):
             "in the environment; keys come from https://evolink.ai/dashboard/keys. "
             "To try things without a key, use omni_widgets.sandbox.Sandbox()."
         )
+
+    def _render_traceback_(self) -> list[str]:
+        """The lines IPython prints instead of a traceback."""
+        return [
+            "MissingAPIKeyError: no API key, so the client cannot reach the service.",
+            "  Set one: os.environ['OMNI_API_KEY'] = '...' (or EVOLINK_API_KEY), or pass",
+            "           OmniClient(api_key=...); keys: https://evolink.ai/dashboard/keys",
+            "  Or use the offline sandbox (no key, free local videos):",
+            "           from omni_widgets.sandbox import Sandbox",
+            "           sb = Sandbox().start(); client = OmniClient(sb.api_key, sb.base_url)",
+        ]
 
 
 class APIError(OmniError):

@@ -29,7 +29,8 @@ from IPython.core.magic import (
     no_var_expand,
 )
 from IPython.core.magic_arguments import argument, kwds, magic_arguments
-from traitlets import Bool, Enum, Int, TraitError, Unicode, Union, validate
+from traitlets import Bool, Int, TraitError, Unicode, Union, validate
+from traitlets.config import Config
 
 from ..core.defaults import DEFAULT_ASPECT_RATIO, DEFAULT_DURATION
 from ..core.errors import OmniError, ValidationError
@@ -46,6 +47,7 @@ from ..notebook.connection import (
     shared_sandbox,
     stop_shared_sandbox,
 )
+from ..notebook.handle import TaskHandle
 from ..notebook.jobs import Job, find_job, loop_running, session_jobs
 from ..notebook.resumed import unfinished_jobs
 from .report import (
@@ -140,10 +142,9 @@ class OmniMagics(Magics):
         default_value=DEFAULT_DURATION,
         help=f"Seconds of video when --duration is not given: {DURATION_VALUES}.",
     ).tag(config=True)
-    aspect_ratio = Enum(
-        list(ASPECT_RATIOS),
-        default_value=DEFAULT_ASPECT_RATIO,
-        help=f"Aspect ratio when --aspect is not given: {ASPECT_VALUES}.",
+    aspect_ratio = Unicode(
+        DEFAULT_ASPECT_RATIO,
+        help=f"Aspect ratio when --aspect is not given: one of {ASPECT_VALUES}.",
     ).tag(config=True)
     out = Unicode(
         None,
@@ -168,8 +169,49 @@ class OmniMagics(Magics):
     def _check_duration(self, proposal: Any) -> Any:
         try:
             return parse_duration(str(proposal["value"]))
-        except argparse.ArgumentTypeError as exc:
-            raise TraitError(f"OmniMagics.duration: {exc}") from None
+        except argparse.ArgumentTypeError:
+            raise TraitError(
+                f"OmniMagics.duration = {proposal['value']!r}: not a duration; allowed: "
+                f"{DURATION_VALUES}"
+            ) from None
+
+    @validate("aspect_ratio")
+    def _check_aspect_ratio(self, proposal: Any) -> Any:
+        if proposal["value"] not in ASPECT_RATIOS:
+            raise TraitError(
+                f"OmniMagics.aspect_ratio = {proposal['value']!r}: not an aspect ratio; "
+                f"allowed: {ASPECT_VALUES}"
+            )
+        return proposal["value"]
+
+    def update_config(self, config: Any) -> None:
+        """Apply ``%config OmniMagics...``; a bad value is one readable line and changes nothing.
+
+        IPython's ``%config`` logs an exception from here as "ERROR:root:..." (a log record, not
+        a message meant for people), so the error is printed here instead.
+        """
+        section = type(self).__name__
+        if section not in config:
+            super().update_config(config)
+            return
+        for key, value in list(config[section].items()):
+            try:
+                super().update_config(Config({section: {key: value}}))
+            except TraitError as exc:
+                # The shell's other configurables merge the same Config into their configs (the
+                # shell's among them): drop the bad value from it, and put back the value in
+                # force where one merged it already, so a later OmniMagics (%reload_ext) works.
+                del config[section][key]
+                shared = [self.config] + [
+                    c.config for c in getattr(self.shell, "configurables", [])
+                ]
+                for merged in shared:
+                    if section in merged and key in merged[section]:
+                        merged[section][key] = getattr(self, key)
+                print(f"UsageError: {exc} (the setting is unchanged)", file=sys.stderr)
+        others = Config({name: value for name, value in config.items() if name != section})
+        if others:
+            super().update_config(others)
 
     # --- the magic -----------------------------------------------------------------------
 
@@ -188,7 +230,7 @@ class OmniMagics(Magics):
         "--duration",
         type=parse_duration,
         metavar="SECONDS",
-        help=f"length of the video: 3 to 10 seconds, or auto (default {DEFAULT_DURATION}; "
+        help=f"length of the video; allowed: {DURATION_VALUES} (default {DEFAULT_DURATION}; "
         "%%config OmniMagics.duration). Not with --video.",
     )
     @_option(
@@ -198,39 +240,40 @@ class OmniMagics(Magics):
         type=parse_aspect,
         choices=ASPECT_RATIOS,
         metavar="RATIO",
-        help=f"shape of the video: 16:9, 9:16 or auto (default {DEFAULT_ASPECT_RATIO}; "
+        help=f"shape of the video; allowed: {ASPECT_VALUES} (default {DEFAULT_ASPECT_RATIO}; "
         "%%config OmniMagics.aspect_ratio). Not with --video.",
     )
     @_option(
         "--image",
         action="append",
         metavar="PATH|URL",
-        help="image-to-video: animate this one image (png, jpeg or webp file, at most 10 MB, "
-        "240-7680 px a side, or an http(s) URL).",
+        help="image-to-video: animate this one image; allowed: a png, jpeg or webp file (at "
+        "most 10 MB, 240-7680 px a side) or an http(s) URL.",
     )
     @_option(
         "--ref",
         action="append",
         metavar="PATH|URL",
-        help=f"reference-to-video: repeat 1 to {MAX_REFERENCES} times; the video's subjects or "
-        "style follow these images (same image rules as --image).",
+        help=f"reference-to-video: the video's subjects or style follow these images; allowed: "
+        f"1 to {MAX_REFERENCES} of them (repeat --ref), each as for --image.",
     )
     @_option(
         "--video",
         metavar="URL",
-        help="video edit: edit this http(s) MP4 of 3-10 s; the result keeps its length and shape.",
+        help="video edit: the result keeps the input's length and shape; allowed: an http(s) "
+        "URL of an MP4 of 3-10 s.",
     )
     @_option(
         "--callback",
         metavar="URL",
-        help="a public https URL (at most 2048 characters) that the service POSTs to when the "
-        "task ends.",
+        help="the service POSTs the task there when it ends; allowed: a public https URL of at "
+        "most 2048 characters.",
     )
     @_option(
         "--out",
         metavar="DIR",
-        help="folder for the video and its JSON sidecar (default ./omni_outputs; "
-        "%%config OmniMagics.out); a path ending in .mp4 names the file.",
+        help="where the video and its JSON sidecar go; allowed: a folder (default "
+        "./omni_outputs; %%config OmniMagics.out) or a path ending in .mp4.",
     )
     @_option(
         "--wait",
@@ -251,8 +294,9 @@ class OmniMagics(Magics):
         "-o",
         dest="name",
         metavar="NAME",
-        help="store the result in this variable: the Task as created, or with --wait (and for "
-        "wait) the Result (.task, .path; it shows the video).",
+        help="store the task in this variable; allowed: a Python name. It holds a live "
+        "TaskHandle (.status, .progress, .path, .result, .wait(); always the latest state), or "
+        "with --wait (and for wait) the Result (.task, .path; it shows the video).",
     )
     @_option(
         "--unfinished",
@@ -359,7 +403,7 @@ class OmniMagics(Magics):
 
     def help_text(self) -> str:
         """The argparse help of ``%omni``: every option, its allowed values, the subcommands."""
-        return str(_parser().format_help())
+        return _without_rest_marker(str(_parser().format_help()))
 
     # --- generating ----------------------------------------------------------------------
 
@@ -394,7 +438,7 @@ class OmniMagics(Magics):
                 self._user_ns[name] = Result(job.task, job.path)
             return
         if name:
-            self._user_ns[name] = job.task
+            self._user_ns[name] = TaskHandle(job)
         if not loop_running():
             print(
                 f"Task {job.task_id} exists, but nothing can watch it here: this shell has no "
@@ -412,6 +456,7 @@ class OmniMagics(Magics):
     # --- subcommands ---------------------------------------------------------------------
 
     def _subcommand(self, command: str, rest: list[str]) -> None:
+        _refuse_dollar_names(command, rest)
         args = self._parse(rest)
         shape = SUBCOMMANDS[command]
         words = args.prompt
@@ -484,7 +529,7 @@ class OmniMagics(Magics):
             print(f"Task {job.task_id} is already being watched; here is its card.")
             show_card(job)
             if name:
-                self._user_ns[name] = job.task
+                self._user_ns[name] = TaskHandle(job)
             return
         self._follow(job, wait=wait, name=name, fresh=known is None)
 
@@ -637,6 +682,23 @@ def _asks_for_help(words: list[Word]) -> bool:
     return any(not w.quoted and w.text in HELP_FLAGS for w in words)
 
 
+def _without_rest_marker(text: str) -> str:
+    """IPython writes magic help as a reST literal block ("::" first); people see noise."""
+    stripped = text.lstrip()
+    return stripped[2:].lstrip("\n") if stripped.startswith("::") else text
+
+
+def _refuse_dollar_names(command: str, words: list[str]) -> None:
+    """``%omni status $tid`` would send "$tid": %omni fills {name}, never $name."""
+    for word in words:
+        name = word[1:]
+        if word.startswith("$") and name.isidentifier():
+            raise UsageError(
+                f"%omni {command} {word}: $name is not filled in by %omni (it would be sent as "
+                f"typed); write {{{name}}} to use the variable {name}"
+            )
+
+
 def _variable_name(name: str | None) -> str | None:
     if name is not None and not name.isidentifier():
         raise UsageError(f"-o {name!r}: a Python variable name (letters, digits, _) is needed")
@@ -689,3 +751,8 @@ def unload_ipython_extension(ipython: InteractiveShell) -> None:
         manager.magics[kind].pop("omni", None)
     manager.registry.pop(OmniMagics.__name__, None)
     ipython.configurables = [c for c in ipython.configurables if not isinstance(c, OmniMagics)]
+
+
+# %omni? shows the function's docstring, which IPython also starts with "::".
+_omni_function = vars(OmniMagics)["omni"]
+_omni_function.__doc__ = _without_rest_marker(_omni_function.__doc__ or "")

@@ -3,7 +3,9 @@
 Shared by the panel and the magics. A card only reads its job; buttons ask the job to act.
 The finished video is sent from the saved file as an ``ipywidgets.Video`` (binary comm buffer,
 no base64 in the notebook): it plays in JupyterLab and Notebook 7, and is kept on reopening when
-the front end saves widget state. Without a kernel or widget state, the output reads as text.
+the front end saves widget state. A card shown on its own (``show_card``) also leaves a static twin
+(``saved.py``): the video by relative path, prompt and settings, for notebooks opened without a
+kernel.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from IPython.display import display
 from ..core.errors import OutcomeUnknownError
 from .jobs import Job
 from .keys import sandbox_badge
+from .saved import SavedVideo, StaticTwin, note_html, video_card_html
 
 PROMPT_EXCERPT = 80
 # Larger files are not pushed through the comm: big widget buffers freeze the browser
@@ -82,6 +85,8 @@ class TaskCard(widgets.VBox):
         self._cancel.on_click(self._cancel_confirm)
         self._confirming = False
         self._shown_video = False
+        self.twin = StaticTwin()
+        self._header.value = self.twin.live_style() + self._header.value
         super().__init__(
             [
                 self._header,
@@ -195,6 +200,28 @@ class TaskCard(widgets.VBox):
         self._confirming = False
         self._render(self.job)
 
+    def static_html(self) -> str:
+        """The card as static HTML: the finished video by relative path, or a line of text."""
+        job = self.job
+        if job.phase == "completed" and job.path is not None and job.task_id:
+            payload = job.request.describe() if job.request else {"model": job.model}
+            return video_card_html(SavedVideo.from_request(job.path, job.task_id, payload))
+        if job.phase == "failed" and job.task and job.task.error:
+            error = job.task.error
+            return note_html(
+                f"{MODE_LABELS.get(job.mode, job.mode)} · {_excerpt(job)} · Failed "
+                f"({error.code or 'failed'}: {error.message.strip()}) · task id {job.task_id}"
+            )
+        text = self.static_text()
+        if not job.done and job.task_id:
+            text += f"; to follow it again: %omni resume {job.task_id}"
+        return note_html(text)
+
+    def leave_static_form(self) -> None:
+        """Display the static twin below the card; it follows the job to its end."""
+        self.twin.show(self.static_html())
+        self.job.subscribe(lambda job: self.twin.update(self.static_html()) if job.done else None)
+
     def static_text(self) -> str:
         """The card as one line of text, for front ends that cannot show widgets."""
         job = self.job
@@ -216,6 +243,7 @@ def show_card(job: Job) -> TaskCard:
     """Display a new card for a job in the current cell and return it."""
     card = TaskCard(job)
     display(card)  # type: ignore[no-untyped-call]
+    card.leave_static_form()
     return card
 
 
@@ -289,7 +317,10 @@ def _video_children(job: Job) -> tuple[widgets.Widget, ...]:
             autoplay=True,
             loop=True,
             controls=True,
-            layout=widgets.Layout(max_width="480px", margin="6px 0 2px 0"),
+            # Portrait videos too: at most 480 px tall, the width follows the aspect ratio.
+            layout=widgets.Layout(
+                max_width="480px", max_height="480px", width="auto", margin="6px 0 2px 0"
+            ),
         ),
         "omni-video",
     )

@@ -2,7 +2,9 @@
 
 Validation is the request classes' own: the panel builds the request from its fields, catches
 ``ValidationError`` and shows each problem beside its field. Generate starts a :class:`Job` on
-the kernel's running event loop, so the notebook stays usable while tasks run.
+the kernel's running event loop, so the notebook stays usable while tasks run. The videos already
+in the output folder (from earlier runs) are listed below the cards, and a static twin
+(``saved.py``) keeps the results visible in the saved notebook.
 """
 
 from __future__ import annotations
@@ -37,10 +39,12 @@ from ..core.result import Result
 from ..core.settings import resolve
 from .card import TaskCard
 from .connection import Connection, connect
+from .earlier import earlier_box
 from .fields import DESCRIPTION_STYLE, LABEL_WIDTH, FieldRow, strip_tags, summarize
 from .jobs import Job, loop_running
 from .keys import KeyBox
 from .resumed import unfinished_jobs
+from .saved import SavedVideo, StaticTwin, read_folder, video_card_html
 from .uploads import ImagesField
 
 logger = logging.getLogger("omni_widgets")
@@ -61,6 +65,8 @@ DEFAULT_OUTPUT_DIR = "omni_outputs"
 # After a click, Generate stays disabled at least this long, so a double click makes one task
 # even when the service answers the first click faster than the second one arrives.
 SUBMIT_HOLD_S = 1.0
+# The static twin lists at most this many videos (by relative path: nothing is sent).
+EARLIER_STATIC = 24
 
 
 class Panel(widgets.VBox):
@@ -87,11 +93,15 @@ class Panel(widgets.VBox):
         self._problems: list[str] = []
         self.jobs: list[Job] = []
         self._shown_in: int | None = None
+        self.twin = StaticTwin()
         self._build_form(str(output_dir))
+        self.earlier_videos = read_folder(output_dir)
+        self.earlier = earlier_box(self.earlier_videos, output_dir)
         super().__init__(
             [
                 widgets.HTML(
-                    "<div style='font-size:15px;font-weight:bold;margin-bottom:4px'>"
+                    self.twin.live_style()
+                    + "<div style='font-size:15px;font-weight:bold;margin-bottom:4px'>"
                     "Gemini Omni Flash · video</div>"
                 ),
                 self.service,
@@ -108,6 +118,7 @@ class Panel(widgets.VBox):
                 ),
                 self.message,
                 self.cards,
+                self.earlier,
             ],
             layout=widgets.Layout(max_width="800px", padding="4px"),
         )
@@ -404,6 +415,7 @@ class Panel(widgets.VBox):
         """Put a card for ``job`` at the top of the panel (newest first)."""
         card = TaskCard(job, on_resubmit=self._on_resubmit)
         self.jobs.insert(0, job)
+        job.subscribe(lambda j: self.twin.update(self.static_html()) if j.done else None)
         self.cards.children = (card, *self.cards.children)
         return card
 
@@ -464,6 +476,32 @@ class Panel(widgets.VBox):
             if job.phase == "completed" and job.task and job.path
         ]
 
+    def static_html(self) -> str:
+        """The panel for a notebook without a kernel: its finished videos and the folder's."""
+        session = [
+            SavedVideo.from_request(job.path, job.task.id, job.request.describe())
+            for job in self.jobs
+            if job.phase == "completed" and job.task and job.path and job.request
+        ]
+        known = {saved.task_id for saved in session}
+        earlier = [saved for saved in self.earlier_videos if saved.task_id not in known]
+        shown = (session + earlier)[:EARLIER_STATIC]
+        folder = html.escape(self.output_dir.value or DEFAULT_OUTPUT_DIR)
+        total = len(session) + len(earlier)
+        lines = [
+            "<div style='font-weight:bold'>Gemini Omni Flash · video (omni-widgets panel)</div>",
+            "<div style='color:#57606a;font-size:12px'>Saved view: run this cell with a kernel "
+            f"to generate. {total} video(s) in {folder}/"
+            + (f", the newest {len(shown)} below" if len(shown) < total else "")
+            + ".</div>",
+        ]
+        lines += [video_card_html(saved) for saved in shown]
+        return "".join(lines)
+
+    def show_static_form(self) -> None:
+        """Display the static twin below the panel (kept up to date as videos finish)."""
+        self.twin.show(self.static_html())
+
     # --- keys and display ---------------------------------------------------------------------
 
     def _on_connection(self, connection: Connection) -> None:
@@ -486,6 +524,7 @@ class Panel(widgets.VBox):
             self._shown_in = None
             return
         display(self._repr_mimebundle_(), raw=True)  # type: ignore[no-untyped-call]
+        self.show_static_form()
 
     def __repr__(self) -> str:
         return f"<omni_widgets.Panel: {len(self.jobs)} tasks, {self.connection!r}>"
