@@ -8,8 +8,8 @@ import stat
 import time
 from pathlib import Path
 
-from _vendor import validator
-from test_sandbox_support import CREATE, I2V, INF, T2V, TASK_DOC, api, body_for, vendor_example
+from _contract import EVOLINK
+from test_sandbox_support import CREATE, I2V, INF, T2V, api, body_for
 
 from omni_widgets.sandbox import DEMO_KEY, Sandbox
 
@@ -29,7 +29,7 @@ def test_a_restarted_sandbox_answers_for_earlier_tasks_and_serves_their_videos(
             answer = client.get(f"/v1/tasks/{task_id}")
             assert answer.status_code == 200
             body = answer.json()
-            validator(TASK_DOC, "TaskDetailResponse").validate(body)
+            EVOLINK.response_validator("query", 200).validate(body)
             assert body["status"] == "completed" and body["created"] == old["created"]
             assert body["results"] == [old["results"][0].replace(old_url, second.base_url)]
             video = client.get(body["results"][0])
@@ -57,7 +57,7 @@ def test_records_expire_after_record_ttl_from_memory_and_disk(tmp_path: Path) ->
         assert len(tasks) == 1
         tasks.clock = later
         gone = client.get(f"/v1/tasks/{task_id}")
-        assert (gone.status_code, gone.json()) == (404, vendor_example(TASK_DOC, 404))
+        assert (gone.status_code, gone.json()) == (404, EVOLINK.documented_error("query", 404))
         assert client.get(url).status_code == 404
         assert len(tasks) == 0
         assert list(sb._state.files_dir.glob("*.mp4")) == []  # type: ignore[union-attr]
