@@ -271,7 +271,7 @@ def test_hostile_ids_are_refused_before_anything_is_sent(tmp_path: Path, bad: st
     task = Task(id=bad, status="completed", video_url="https://cdn.test/v.mp4")
     calls = [lambda: c.get(bad), lambda: c.wait(bad), lambda: c.download(task, tmp_path)]
     for call in calls:
-        with pytest.raises(ValidationError, match="task_id=") as exc:
+        with pytest.raises(ValidationError, match="task_id: ") as exc:
             call()
         assert repr(bad) in str(exc.value) and "task-unified-<digits>" in str(exc.value)
     assert script.sent == [] and list(tmp_path.iterdir()) == []

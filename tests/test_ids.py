@@ -75,7 +75,7 @@ def test_any_other_string_is_refused_naming_it(value: str) -> None:
         return
     with pytest.raises(ValidationError) as exc:
         check_task_id(value)
-    assert "task_id=" in str(exc.value) and "task-unified-<digits>" in str(exc.value)
+    assert "task_id: " in str(exc.value) and "task-unified-<digits>" in str(exc.value)
 
 
 @given(st.one_of(st.integers(), st.none(), st.binary(), st.lists(st.text())))

@@ -12,7 +12,7 @@ import hashlib
 import re
 import urllib.parse
 
-from .errors import Problem, ValidationError
+from .errors import Problem, ValidationError, short_repr
 
 # EvoLink: task-unified-<unix time>-<letters and digits>, e.g. task-unified-1757169743-7cvnl5zw.
 EVOLINK_TASK_ID = re.compile(r"task-unified-[0-9]{1,20}-[A-Za-z0-9]{1,64}")
@@ -36,8 +36,8 @@ def check_task_id(
     if is_task_id(value, pattern):
         assert isinstance(value, str)
         return value
-    allowed = f"not a task id; ids look like {shape}"
-    raise ValidationError("task id", [Problem("task_id", value, allowed)])
+    wrong = f"{short_repr(value)} is not a task id"
+    raise ValidationError("task id", [Problem("task_id", value, f"ids like {shape}", wrong)])
 
 
 def find_task_id(text: str | bytes, pattern: re.Pattern[str] = TASK_ID) -> str | None:
