@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from .errors import Problem, ValidationError
 from .images import ImageProblem, describe_image, is_http_url, normalize_image
+from .pricing import credits_for, estimated_tokens
 
 Duration = int | Literal["auto"]
 ASPECT_RATIOS = ("16:9", "9:16", "auto")
@@ -35,6 +36,12 @@ class Request:
         if "image_urls" in payload:
             payload["image_urls"] = [describe_image(url) for url in payload["image_urls"]]
         return payload
+
+    @property
+    def estimated_credits(self) -> float:
+        """Credits the service is expected to reserve for this request (see core/pricing.py)."""
+        duration = self.to_payload().get("duration")
+        return credits_for(estimated_tokens(duration, edit=isinstance(self, VideoEdit)))
 
     def _validate(self, problems: list[Problem]) -> None:
         """Collect every problem, then raise them together."""
