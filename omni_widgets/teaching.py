@@ -14,11 +14,11 @@ wherever it runs: from notebooks/ in Jupyter, in a copy made by CI, or after `pi
 
 from __future__ import annotations
 
-import contextlib
+import html
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,25 +133,27 @@ def cost_line(seconds: Sequence[int], edits: int = 0, *, free: bool) -> str:
 # --- checks ------------------------------------------------------------------------------------
 
 
-_silent = False
+@dataclass(frozen=True)
+class Verdict:
+    """A check's answer: shown as one line, "Right: ..." or "Not yet: ...", and truthy if right."""
+
+    ok: bool
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __repr__(self) -> str:
+        return f"{RIGHT if self.ok else NOT_YET} {self.message}"
+
+    def _repr_html_(self) -> str:
+        colour, mark = ("#1a7f37", "✔") if self.ok else ("#b35900", "✘")
+        return f'<div style="color:{colour};font-weight:600">{mark} {html.escape(repr(self))}</div>'
 
 
-def say(ok: bool, message: str) -> bool:
-    """Print a verdict line the learner (and CI) can read; return whether it was right."""
-    if not _silent:
-        print(f"{RIGHT if ok else NOT_YET} {message}")
-    return ok
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """Run checks without printing (for a check made of other checks)."""
-    global _silent
-    before, _silent = _silent, True
-    try:
-        yield
-    finally:
-        _silent = before
+def say(ok: bool, message: str) -> Verdict:
+    """The verdict a check cell shows (as its last line) for the learner, and for CI."""
+    return Verdict(ok, message)
 
 
 def plain(problem: Problem) -> str:
@@ -179,7 +181,7 @@ def check_request(
     kind: type[Request] | None = None,
     mentions: Iterable[str] = (),
     **expected: Any,
-) -> bool:
+) -> Verdict:
     """Is `request` (or what the callable builds) valid, of `kind`, with the `expected` fields?
 
     Fields are compared with the request's attributes; `images=3` compares the number of
@@ -187,7 +189,10 @@ def check_request(
     so a ValidationError is reported with the project's own problems, in plain words.
     """
     if _missing(request):
-        return say(False, f"nothing yet: build a {_kind_name(kind)} and run the cell again.")
+        return say(
+            False,
+            f"still the placeholder `...`: build a {_kind_name(kind)} and run the cell again.",
+        )
     if callable(request) and not isinstance(request, Request):
         try:
             request = request()
@@ -220,10 +225,10 @@ def _kind_name(kind: type[Request] | None) -> str:
     return kind.__name__ if kind else "request"
 
 
-def check_result(result: Result | Any, **expected: Any) -> bool:
+def check_result(result: Result | Any, **expected: Any) -> Verdict:
     """Is `result` a finished video saved as an MP4, whose request has the `expected` fields?"""
     if _missing(result):
-        return say(False, "nothing yet: generate a video and store the Result.")
+        return say(False, "still the placeholder `...`: generate a video and store its Result.")
     if not isinstance(result, Result):
         return say(False, f"this is a {type(result).__name__}; the exercise wants a Result.")
     path = Path(result.path)
@@ -236,29 +241,29 @@ def check_result(result: Result | Any, **expected: Any) -> bool:
     return say(True, f"task {result.task.id} completed; its video is saved at {path} ({size} KB).")
 
 
-def check_results(results: Sequence[Result] | Any, *, count: int, **expected: Any) -> bool:
+def check_results(results: Sequence[Result] | Any, *, count: int, **expected: Any) -> Verdict:
     """Are `results` exactly `count` saved videos of distinct tasks, each as `expected`?"""
     if _missing(results) or not isinstance(results, (list, tuple)) or not results:
-        return say(False, f"nothing yet: collect {count} Results in a list.")
+        return say(False, f"still the placeholder: collect {count} Results in a list.")
     if len(results) != count:
         return say(False, f"you have {len(results)} results; the exercise wants {count}.")
     ids = {getattr(getattr(r, "task", None), "id", None) for r in results}
     if len(ids) != count:
         return say(False, "some results are the same task; make one task per prompt.")
-    with _quiet():
-        verdicts = [check_result(r, **expected) for r in results]
-    if not all(verdicts):
-        return check_result(results[verdicts.index(False)], **expected)
-    return say(
-        True,
-        f"{count} video{'s' if count != 1 else ''} saved: {', '.join(sorted(str(i) for i in ids))}.",
-    )
+    for result in results:
+        verdict = check_result(result, **expected)
+        if not verdict:
+            return verdict
+    listed = ", ".join(sorted(str(i) for i in ids))
+    return say(True, f"{count} video{'s' if count != 1 else ''} saved: {listed}.")
 
 
-def check_task(task: Task | Any, *, mentions: Iterable[str] = (), **expected: Any) -> bool:
+def check_task(task: Task | Any, *, mentions: Iterable[str] = (), **expected: Any) -> Verdict:
     """Is `task` a Task whose request has the `expected` fields and whose prompt `mentions`...?"""
     if _missing(task):
-        return say(False, "nothing yet: create a task and store it (e.g. `-o task`).")
+        return say(
+            False, "still the placeholder `...`: create a task and store it (e.g. with `-o`)."
+        )
     if not isinstance(task, Task):
         return say(False, f"this is a {type(task).__name__}; the exercise wants a Task.")
     wrong = _differences(task, expected, mentions)
@@ -288,10 +293,12 @@ def _describe(expected: Mapping[str, Any]) -> str:
 
 def check_error(
     caught: BaseException | Any, expected: type[BaseException], *, about: str = ""
-) -> bool:
+) -> Verdict:
     """Did the learner catch an error of the `expected` class (whose message names `about`)?"""
     if _missing(caught):
-        return say(False, f"nothing caught yet: wrap the call in try/except {expected.__name__}.")
+        return say(
+            False, f"still the placeholder `...`: wrap the call in try/except {expected.__name__}."
+        )
     if not isinstance(caught, BaseException):
         return say(False, f"this is a {type(caught).__name__}; store the exception itself.")
     if not isinstance(caught, expected):
@@ -327,10 +334,10 @@ PROMPT_PARTS: dict[str, tuple[str, ...]] = {
 
 def check_prompt(
     prompt: str | Any, *, parts: Iterable[str] = PROMPT_PARTS, words: int = 15
-) -> bool:
+) -> Verdict:
     """Does the prompt have at least `words` words and a phrase for each of the `parts`?"""
     if _missing(prompt) or not isinstance(prompt, str) or not prompt.strip():
-        return say(False, "nothing yet: write your prompt as a string.")
+        return say(False, "still the placeholder `...`: write your prompt as a string.")
     text = f" {prompt.lower()} "
     wrong = []
     if len(prompt.split()) < words:
@@ -345,16 +352,16 @@ def check_prompt(
     return say(True, f"your prompt has {len(prompt.split())} words and covers {', '.join(parts)}.")
 
 
-def check_value(value: Any, want: Any, *, what: str) -> bool:
+def check_value(value: Any, want: Any, *, what: str) -> Verdict:
     """Is `value` equal to `want`? For small questions ("how many requests reached the server?")."""
     if _missing(value):
-        return say(False, f"nothing yet: fill in {what}.")
+        return say(False, f"still the placeholder `...`: fill in {what}.")
     if value != want:
         return say(False, f"{what} is {value!r}; look again (hint: it is not {value!r}).")
     return say(True, f"{what} is {value!r}.")
 
 
-def check_script(path: str | os.PathLike[str], *args: str, timeout: float = 300) -> bool:
+def check_script(path: str | os.PathLike[str], *args: str, timeout: float = 300) -> Verdict:
     """Run a Python script as a separate process (no Jupyter); right if it exits 0 and prints
     the path of an MP4 that exists. The environment (key, base URL) is passed on unchanged."""
     script = Path(path)
