@@ -352,27 +352,30 @@ def check_prompt(
     return say(True, f"your prompt has {len(prompt.split())} words and covers {', '.join(parts)}.")
 
 
-def check_value(value: Any, want: Any, *, what: str) -> Verdict:
-    """Is `value` equal to `want`? For small questions ("how many requests reached the server?")."""
-    if _missing(value):
-        return say(False, f"still the placeholder `...`: fill in {what}.")
-    if value != want:
-        return say(False, f"{what} is {value!r}; look again (hint: it is not {value!r}).")
-    return say(True, f"{what} is {value!r}.")
+def check_fault(rule: Any, *, kind: str, fired: int, tasks_created: int) -> Verdict:
+    """Is `rule` a sandbox fault of `kind` that fired `fired` times while one video was made
+    (`tasks_created` tasks), as it should when faults are refused before a task starts?"""
+    if _missing(rule):
+        return say(False, "still the placeholder `...`: store what sandbox.faults...(...) returns.")
+    if getattr(rule, "kind", None) != kind:
+        made = getattr(rule, "kind", type(rule).__name__)
+        return say(False, f"this is {made!r}; the exercise asks for a {kind} rule.")
+    if rule.fired != fired:
+        return say(False, f"your rule fired {rule.fired} times; the exercise wants {fired}.")
+    if tasks_created != 1:
+        return say(False, f"{tasks_created} tasks were created for one video; expected 1.")
+    return say(True, f"your {kind} rule fired {fired} times and exactly 1 task was created.")
 
 
 def check_script(path: str | os.PathLike[str], *args: str, timeout: float = 300) -> Verdict:
-    """Run a Python script as a separate process (no Jupyter); right if it exits 0 and prints
-    the path of an MP4 that exists. The environment (key, base URL) is passed on unchanged."""
+    """Run a Python script as its own process (no Jupyter); right if it exits 0 and prints the
+    path of an MP4 that exists. The environment (key, base URL) is passed on unchanged."""
     script = Path(path)
     if not script.is_file():
         return say(False, f"there is no {script} yet: run the %%writefile cell first.")
     try:
         done = subprocess.run(
-            [sys.executable, str(script), *args],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
+            [sys.executable, str(script), *args], capture_output=True, text=True, timeout=timeout
         )
     except subprocess.TimeoutExpired:
         return say(False, f"{script} still ran after {timeout:g} s; does it wait for something?")
