@@ -50,8 +50,8 @@ class Lesson:
 
     @property
     def is_sandbox(self) -> bool:
-        """True when no real credits are spent (a private or shared local sandbox)."""
-        return self.sandbox is not None or urlsplit(self.base_url).hostname in LOCAL_HOSTS
+        """True when no real credits are spent: a private sandbox, or a sandbox server."""
+        return self.sandbox is not None or _sandbox_url(self.base_url)
 
     def client(self, **options: Any) -> OmniClient:
         """A blocking client for this lesson's service (polls every second on a sandbox)."""
@@ -101,14 +101,18 @@ def preview(*, seconds: Sequence[int] = (), edits: int = 0) -> None:
         print("This lesson uses the sandbox the magics start in this kernel (no OMNI_API_KEY).")
         print(cost_line(seconds, edits, free=True))
         return
-    local = urlsplit(settings.base_url).hostname in LOCAL_HOSTS
     print(f"This lesson uses {_configured(settings)}.")
-    print(cost_line(seconds, edits, free=local))
+    print(cost_line(seconds, edits, free=_sandbox_url(settings.base_url)))
+
+
+def _sandbox_url(url: str) -> bool:
+    """A sandbox server: on this machine, or over plain http (the service is https only)."""
+    parts = urlsplit(url)
+    return parts.hostname in LOCAL_HOSTS or parts.scheme == "http"
 
 
 def _configured(settings: Settings) -> str:
-    host = urlsplit(settings.base_url).hostname or ""
-    where = "a sandbox server" if host in LOCAL_HOSTS else "the real service"
+    where = "a sandbox server" if _sandbox_url(settings.base_url) else "the real service"
     return f"{where} at {settings.base_url} (key from {settings.key_source})"
 
 
