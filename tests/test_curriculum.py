@@ -165,3 +165,16 @@ def test_check_script_reports_a_failing_script_by_its_last_error_line(tmp_path: 
         f"Not yet: {script} stopped with exit code 1: no prompt given"
     )
     assert "there is no" in repr(teaching.check_script(tmp_path / "missing.py"))
+
+
+def test_a_class_sandbox_server_is_named_as_such_and_free(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OMNI_API_KEY", "sk-sandbox-demo")
+    monkeypatch.setenv("OMNI_BASE_URL", "http://10.0.0.5:8765")
+    teaching.preview(seconds=[4, 4])
+    lesson = teaching.start(seconds=[4])
+    out = capsys.readouterr().out
+    assert lesson.is_sandbox and lesson.sandbox is None
+    assert out.count("a sandbox server at http://10.0.0.5:8765 (key from OMNI_API_KEY)") == 2
+    assert out.count("free here: nothing is billed") == 2
