@@ -18,9 +18,15 @@ NOTEBOOK_DIR = REPO / "notebooks"
 SOLUTION_DIR = NOTEBOOK_DIR / "solutions"
 
 
+def read(path: Path) -> NotebookNode:
+    """The notebook at `path`, as nbformat version 4."""
+    notebook: NotebookNode = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
+    return notebook
+
+
 def execute(path: Path, workdir: Path) -> NotebookNode:
     """Run every cell top to bottom with no key (so on a sandbox); errors stay in the outputs."""
-    notebook = nbformat.read(path, as_version=4)
+    notebook = read(path)
     env = sanitized_env({"PYTHONPATH": str(REPO), "OMNI_TEACHING_SPEED": "inf"})
     client = NotebookClient(
         notebook,

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import pytest
-from _notebooks import NOTEBOOK_DIR, SOLUTION_DIR, errors, execute, tagged, text
+from _notebooks import NOTEBOOK_DIR, SOLUTION_DIR, errors, execute, read, tagged, text
 
 from omni_widgets import (
     ImageToVideo,
@@ -31,7 +30,7 @@ def test_the_course_has_notebooks_02_to_07_each_with_a_solutions_twin() -> None:
 
 @pytest.mark.parametrize("path", COURSE, ids=lambda p: p.name)
 def test_notebook_opens_with_goals_and_cost_and_ends_with_a_summary(path: Path) -> None:
-    cells = nbformat.read(path, as_version=4).cells
+    cells = read(path).cells
     assert cells[0].cell_type == "markdown" and "you will be able to" in cells[0].source.lower()
     first_code = next(c for c in cells if c.cell_type == "code")
     assert "teaching.start(" in first_code.source or "teaching.preview(" in first_code.source
@@ -41,7 +40,7 @@ def test_notebook_opens_with_goals_and_cost_and_ends_with_a_summary(path: Path) 
 
 @pytest.mark.parametrize("path", COURSE, ids=lambda p: p.name)
 def test_two_to_four_exercises_each_checked_by_a_later_check_cell(path: Path) -> None:
-    notebook = nbformat.read(path, as_version=4)
+    notebook = read(path)
     exercises, checks = tagged(notebook, "exercise"), tagged(notebook, "check")
     assert 2 <= len(exercises) <= 4
     assert len(checks) == len(exercises)
@@ -53,8 +52,8 @@ def test_two_to_four_exercises_each_checked_by_a_later_check_cell(path: Path) ->
 
 @pytest.mark.parametrize("path", COURSE, ids=lambda p: p.name)
 def test_solutions_differ_from_the_notebook_only_in_exercise_cells(path: Path) -> None:
-    lesson = nbformat.read(path, as_version=4).cells
-    solved = nbformat.read(SOLUTION_DIR / path.name, as_version=4).cells
+    lesson = read(path).cells
+    solved = read(SOLUTION_DIR / path.name).cells
     assert len(lesson) == len(solved)
     for mine, theirs in zip(lesson, solved, strict=True):
         assert mine.metadata.get("tags") == theirs.metadata.get("tags")

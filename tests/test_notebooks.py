@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from _notebooks import NOTEBOOK_DIR, SOLUTION_DIR, errors, execute, tagged, text
+from _notebooks import NOTEBOOK_DIR, SOLUTION_DIR, errors, execute, read, tagged, text
 
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 SOLUTIONS = sorted(SOLUTION_DIR.glob("*.ipynb"))
@@ -18,7 +18,7 @@ def test_there_is_a_quickstart() -> None:
 
 @pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=lambda p: p.relative_to(NOTEBOOK_DIR))
 def test_notebook_is_stored_without_outputs_or_widget_state(path: Path) -> None:
-    notebook = nbformat.read(path, as_version=4)
+    notebook = read(path)
     nbformat.validate(notebook)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert code
