@@ -50,10 +50,10 @@ def test_time_from_a_fresh_lab_to_the_first_playing_video(
     chromium: Browser, tmp_path: Path
 ) -> None:
     magics = REPO_ROOT / "notebooks" / "02_magics.ipynb"
+    root = tmp_path / "root"
+    root.mkdir()
     started = time.monotonic()
-    server = LabServer.start(
-        tmp_path / "root", tmp_path / "state", env={"PYTHONPATH": str(REPO_ROOT)}
-    )
+    server = LabServer.start(root, tmp_path / "state", env={"PYTHONPATH": str(REPO_ROOT)})
     try:
         notebook = server.copy_in(magics, magics.name)
         with LabPage.new(chromium, server) as lab, failure_report(lab, "course-first-video"):
