@@ -8,8 +8,8 @@ wherever it runs: from notebooks/ in Jupyter, in a copy made by CI, or after `pi
     lesson = teaching.start(seconds=[4, 4, 6])   # says which service, prints the expected cost
     client = lesson.client()
     ...
-    teaching.check_request(request, kind=TextToVideo, duration=6)   # prints "Right: ..." or
-                                                                   # "Not yet: ..."
+    teaching.check_request(request, kind=TextToVideo, duration=6)   # as a cell's last line,
+    # shows "Right: ..." or "Not yet: ..." with what is missing, in plain words
 """
 
 from __future__ import annotations
