@@ -167,7 +167,9 @@ def test_a_server_error_after_creating_names_the_task_and_is_never_resent(
 
 
 def test_hostile_id_sends_nothing(sb: Sandbox) -> None:
-    with pytest.raises(ValidationError, match=re.escape("task_id: '../../_sandbox/log' is not a task id")):
+    with pytest.raises(
+        ValidationError, match=re.escape("task_id: '../../_sandbox/log' is not a task id")
+    ):
         make_client(sb).get("../../_sandbox/log")
     assert sb.requests == []
 

@@ -6,42 +6,43 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from _kernel import sanitized_env
-from nbclient import NotebookClient
+from _notebooks import NOTEBOOK_DIR, SOLUTION_DIR, errors, execute, read, tagged, text
 
-NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+SOLUTIONS = sorted(SOLUTION_DIR.glob("*.ipynb"))
 
 
 def test_there_is_a_quickstart() -> None:
     assert [p.name for p in NOTEBOOKS][:1] == ["01_quickstart.ipynb"]
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=lambda p: p.relative_to(NOTEBOOK_DIR))
 def test_notebook_is_stored_without_outputs_or_widget_state(path: Path) -> None:
-    notebook = nbformat.read(path, as_version=4)
+    notebook = read(path)
     nbformat.validate(notebook)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
-    assert code and all(not cell.outputs and cell.execution_count is None for cell in code)
+    assert code
+    dirty = [i for i, c in enumerate(code) if c.outputs or c.execution_count is not None]
+    assert not dirty, f"code cells {dirty} of {path.name} have outputs or execution counts"
     assert "widgets" not in notebook.metadata
 
 
+def _slow_unless_quickstart(path: Path) -> object:
+    marks = [] if path.name == "01_quickstart.ipynb" else [pytest.mark.slow]
+    return pytest.param(path, marks=marks, id=path.name)
+
+
 @pytest.mark.kernel
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [_slow_unless_quickstart(p) for p in NOTEBOOKS])
 def test_notebook_runs_without_errors(path: Path, tmp_path: Path) -> None:
-    notebook = nbformat.read(path, as_version=4)
-    env = sanitized_env()
-    env["PYTHONPATH"] = str(Path(__file__).parents[1])
-    client = NotebookClient(
-        notebook,
-        timeout=120,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(tmp_path)}},
-    )
-    client.execute(env=env)
+    notebook = execute(path, tmp_path)
+    assert errors(notebook) == []
     outputs = [out for cell in notebook.cells if cell.cell_type == "code" for out in cell.outputs]
-    assert not [out for out in outputs if out.output_type == "error"]
     mimetypes = {key for out in outputs for key in out.get("data", {})}
     if path.name == "01_quickstart.ipynb":
         assert "application/vnd.jupyter.widget-view+json" in mimetypes
         texts = " ".join(str(out.get("data", {}).get("text/plain", "")) for out in outputs)
         assert "press Generate" in texts
+    # Unsolved, every exercise's check tells the learner what is still missing.
+    for cell in tagged(notebook, "check"):
+        assert text(cell).startswith("Not yet:"), text(cell)

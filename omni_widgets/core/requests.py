@@ -25,6 +25,7 @@ from .defaults import (
 )
 from .errors import LongPromptWarning, Problem, ValidationError, short_repr
 from .images import ImageProblem, describe_image, normalize_image
+from .pricing import credits_for, estimated_tokens
 from .texts import host_address, split_url, text_problem, type_name, url_problem
 
 __all__ = [
@@ -74,6 +75,12 @@ class Request:
         if "image_urls" in payload:
             payload["image_urls"] = [describe_image(url) for url in payload["image_urls"]]
         return payload
+
+    @property
+    def estimated_credits(self) -> float:
+        """Credits the service is expected to reserve for this request (see core/pricing.py)."""
+        duration = self.to_payload().get("duration")
+        return credits_for(estimated_tokens(duration, edit=isinstance(self, VideoEdit)))
 
     def _validate(self, problems: list[Problem]) -> None:
         """Raise every problem together; warn (at the caller's line) about a long prompt."""
