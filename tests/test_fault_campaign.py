@@ -11,7 +11,10 @@ what the caller knows:
 - every created task was saved and verified, or is known to the caller by id with its state,
   or belongs to a request whose caller was told "a task may exist" without an id (the service
   never said which; that is the honest limit without a ledger);
-- nothing but OmniError subclasses escaped.
+- nothing but OmniError subclasses escaped;
+- the ledger, written before each create was sent, holds one row per request, none left
+  "submitting": every task the caller knows is there by id, every saved video with its sha256,
+  and every unknown outcome without an id as "unknown", with its request.
 
 Rendering is the sandbox's slowest part and not under test here, so one clip is rendered for real
 and every task's file is a copy of it.
@@ -20,6 +23,8 @@ and every task's file is a copy of it.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
 import random
 import re
 import shutil
@@ -36,6 +41,7 @@ import pytest
 from omni_widgets import (
     AsyncOmniClient,
     DownloadError,
+    Ledger,
     OmniError,
     OutcomeUnknownError,
     TaskFailedError,
@@ -231,6 +237,23 @@ def test_fault_campaign(sandbox: Sandbox, tmp_path: Path) -> None:
     print(f"  final states: {dict(sorted(states.items()))}")
     print(f"  errors seen by the caller: {dict(sorted(kinds.items()))}")
     print(f"  faults fired: {dict(sorted(fired.items()))}")
+
+    ledger = Ledger(os.environ["OMNI_LEDGER"]).records()
+    rows_by_id = {record.task_id: record for record in ledger if record.task_id}
+    print(f"  ledger: {dict(sorted(Counter(r.status for r in ledger).items()))}")
+    assert len(ledger) == TASKS, "one ledger row per request, written before its create"
+    assert not [r for r in ledger if r.status == "submitting"]
+    assert all(task_id in rows_by_id for task_id in created if task_id in known_ids)
+    for outcome in saved:
+        row = rows_by_id[outcome.task_id or ""]
+        assert (row.status, row.path, row.sha256) == (
+            "saved",
+            outcome.saved,
+            hashlib.sha256(outcome.saved.read_bytes()).hexdigest() if outcome.saved else None,
+        )
+    unknown_rows = [r for r in ledger if r.status == "unknown" and r.task_id is None]
+    assert len(unknown_rows) == sum(o.unknown_without_id for o in outcomes)
+    assert all(PROMPT.search(r.prompt) for r in unknown_rows)
 
     assert duplicates == {}, f"requests created twice: {duplicates}"
     assert lost == [], f"created tasks the caller knows nothing about: {lost}"
