@@ -161,18 +161,9 @@ def say(ok: bool, message: str) -> Verdict:
 
 
 def plain(problem: Problem) -> str:
-    """A validation problem in plain words, e.g. "images: you gave 7 images; it should be 1 to 6
-    images" (or the reason itself, when the project states one: "100x100 px is outside ...")."""
-    if problem.allowed.startswith("not ") or " is " in problem.allowed:
-        return f"{problem.field}: {problem.allowed}"
-    return f"{problem.field}: you gave {_label(problem.value)}; it should be {problem.allowed}"
-
-
-def _label(value: Any) -> str:
-    size = getattr(value, "size", None)
-    if isinstance(size, tuple) and len(size) == 2:
-        return f"a {size[0]}x{size[1]} picture"
-    return value if isinstance(value, str) else repr(value)
+    """A validation problem in plain words, e.g. "images: 7 images given; it should be 1 to 6
+    images" (what is wrong, as the project states it, then what is allowed)."""
+    return f"{problem.field}: {problem.reason}; it should be {problem.allowed}"
 
 
 def _missing(value: Any) -> bool:
@@ -268,6 +259,8 @@ def check_task(task: Task | Any, *, mentions: Iterable[str] = (), **expected: An
         return say(
             False, "still the placeholder `...`: create a task and store it (e.g. with `-o`)."
         )
+    if not isinstance(task, Task) and isinstance(getattr(task, "task", None), Task):
+        task = task.task  # what `-o NAME` stores: a live handle on the task
     if not isinstance(task, Task):
         return say(False, f"this is a {type(task).__name__}; the exercise wants a Task.")
     wrong = _differences(task, expected, mentions)

@@ -81,7 +81,7 @@ def test_too_many_references_are_reported_in_plain_words() -> None:
     verdict = teaching.check_request(lambda: ReferenceToVideo("shapes dance", seven, duration=4))
     assert not verdict
     assert repr(verdict) == (
-        "Not yet: the ReferenceToVideo would be refused: images: you gave 7 images; "
+        "Not yet: the ReferenceToVideo would be refused: images: 7 images given; "
         "it should be 1 to 6 images."
     )
 

@@ -15,7 +15,7 @@ import av
 import pytest
 from _kernel import Kernel
 
-from omni_widgets.sandbox import find_shared
+from omni_widgets.sandbox import find_shared, stop_shared
 from omni_widgets.sandbox._state import DEFAULT_SPEED
 
 pytestmark = pytest.mark.kernel
@@ -47,6 +47,7 @@ def kill(kernel: Kernel) -> None:
 
 def test_tasks_of_a_killed_kernel_are_resumed_and_saved_once(tmp_path: Path) -> None:
     env = {"PYTHONPATH": str(REPO)}  # no key, no base URL: the default set-up
+    stop_shared()  # the kernel starts its own, as on a fresh machine; counts start at zero
     out = tmp_path / "omni_outputs"
     first = Kernel(env=env, cwd=tmp_path).start()
     try:

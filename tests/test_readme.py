@@ -38,6 +38,7 @@ NOT_RUN_HERE = {
     "python3 -m venv .venv && . .venv/bin/activate": "the clone install: ./dev setup makes the "
     "same venv and editable install (with the dev extra) on every CI run",
     'pip install -e ".[sandbox]"': "the same as ./dev setup, which every CI run does",
+    "./dev docs": "builds the course site (minutes); tests/test_curriculum.py runs every notebook",
     "./dev dist": "tests/test_dist.py runs it, then installs the wheel in a clean venv",
     f'pip install "dist/omni_widgets-{__version__}-py3-none-any.whl[sandbox]"': "tests/"
     "test_dist.py installs that wheel (its dependencies come from the test venv, for speed)",
