@@ -162,7 +162,14 @@ HELP_MUST_SAY = [
     *("--duration", "--aspect", "--image", "--ref", "--video", "--callback", "--out"),
     *("--wait", "--no-wait", "-o NAME", "3..10", "auto", "16:9", "9:16", "1 to 6"),
     *("%omni panel", "%omni status [ID]", "%omni list", "%omni wait ID", "%omni resume ID"),
-    *("%omni config", "%omni sandbox start|stop", "%%omni", "{{ and }}", "quote the prompt"),
+    *(
+        "%omni gallery",
+        "%omni config",
+        "%omni sandbox start|stop",
+        "%%omni",
+        "{{ and }}",
+        "quote the prompt",
+    ),
     *("%config OmniMagics.duration = 6", "ipython_config.py", "stop button", "SANDBOX"),
 ]
 
