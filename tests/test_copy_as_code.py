@@ -103,7 +103,7 @@ def test_bad_kind_and_a_task_without_its_request_are_refused() -> None:
         copy_as_code(REQUESTS[0], "ruby")  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="task task-unified-9-zz carries no request"):
         copy_as_code(Task(id="task-unified-9-zz"))
-    with pytest.raises(ValidationError, match="source: .*int is not one"):
+    with pytest.raises(ValidationError, match=r"source: .*int is not one"):
         copy_as_code(42)  # type: ignore[arg-type]
 
 

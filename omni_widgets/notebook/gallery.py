@@ -66,10 +66,10 @@ class Gallery(anywidget.AnyWidget):
         self.ledger = ledger or _default_ledger()
         self._files = FileLinks.discover()
         self.add_class("omni-gallery")
-        self.observe(self._filters_changed, ["text", "mode", "status", "gateway", "since", "until"])
-        self.observe(self._page_changed, ["page", "page_size"])
-        self.observe(self._selected_changed, ["selected"])
-        self.observe(self._focus_changed, ["focus"])
+        self.observe(self._on_filters, ["text", "mode", "status", "gateway", "since", "until"])
+        self.observe(self._on_page, ["page", "page_size"])
+        self.observe(self._on_selected, ["selected"])
+        self.observe(self._on_focus, ["focus"])
         self.on_msg(self._message)
         self.refresh()
 
@@ -99,16 +99,16 @@ class Gallery(anywidget.AnyWidget):
         """Compare these results (2 to 4 row ids) side by side."""
         self.selected = list(row_ids)[:MAX_COMPARED]
 
-    def _filters_changed(self, _: Any) -> None:
+    def _on_filters(self, _: Any) -> None:
         if self.page != 0:
-            self.page = 0  # refreshes through _page_changed
+            self.page = 0  # refreshes through _on_page
         else:
             self.refresh()
 
-    def _page_changed(self, _: Any) -> None:
+    def _on_page(self, _: Any) -> None:
         self.refresh()
 
-    def _selected_changed(self, change: dict[str, Any]) -> None:
+    def _on_selected(self, change: dict[str, Any]) -> None:
         chosen = list(dict.fromkeys(change["new"]))[:MAX_COMPARED]
         if chosen != change["new"]:
             self.selected = chosen
@@ -120,7 +120,7 @@ class Gallery(anywidget.AnyWidget):
             item["differs"] = differs
         self.compared = details
 
-    def _focus_changed(self, change: dict[str, Any]) -> None:
+    def _on_focus(self, change: dict[str, Any]) -> None:
         found = by_row_ids(self.ledger, [change["new"]]) if change["new"] >= 0 else []
         self.detail = self._detail(found[0]) if found else {}
 
