@@ -163,9 +163,7 @@ def test_results_without_pandas_are_dicts(many: Ledger, monkeypatch: pytest.Monk
     rows = results(many, mode="ImageToVideo")
     assert isinstance(rows, list) and len(rows) == 10
     assert set(rows[0]) == set(COLUMNS) and rows[0]["images"] == 1
-    assert results(many.records()[:2]) == [
-        {**r, "credits": r["credits"]} for r in results(many, limit=2)
-    ]
+    assert results(many.records()[:2]) == results(many, limit=2)  # records given, or read
 
 
 def test_edit_credits_count_ten_seconds_in_and_out(tmp_path: Path) -> None:
@@ -275,3 +273,11 @@ def test_file_links_through_the_server_root(tmp_path: Path) -> None:
 def test_by_row_ids_keeps_the_order(many: Ledger) -> None:
     ids = [r.row_id for r in many.records(limit=3)]
     assert [r.row_id for r in by_row_ids(many, [*ids[::-1], 9999])] == ids[::-1]
+
+
+def test_refresh_shows_results_recorded_since(many: Ledger) -> None:
+    view = Gallery(many)
+    assert view.total == 30
+    add(many, 30, TextToVideo("scene 30"))
+    view._message(view, {"type": "refresh"}, [])
+    assert view.total == 31 and view.items[0]["prompt"] == "scene 30"

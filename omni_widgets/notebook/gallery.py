@@ -125,7 +125,11 @@ class Gallery(anywidget.AnyWidget):
         self.detail = self._detail(found[0]) if found else {}
 
     def _message(self, _: Any, content: Any, buffers: Any) -> None:
-        """The front end asks for a video it cannot fetch through the server (sent once)."""
+        """The front end asks to read the ledger again, or for a video it cannot fetch through
+        the server (sent once)."""
+        if isinstance(content, dict) and content.get("type") == "refresh":
+            self.refresh()
+            return
         if not isinstance(content, dict) or content.get("type") != "video":
             return
         found = by_row_ids(self.ledger, [int(content.get("row_id", -1))])

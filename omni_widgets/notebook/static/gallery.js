@@ -152,6 +152,8 @@ function render({ model, el }) {
       h("select", { class: "omni-g-gateway", onchange: (e) => set("gateway", e.target.value) }, options(c.gateway || [], model.get("gateway"), "any gateway")),
       h("label", {}, "from ", h("input", { class: "omni-g-since", type: "date", value: model.get("since"), onchange: (e) => set("since", e.target.value) })),
       h("label", {}, "to ", h("input", { class: "omni-g-until", type: "date", value: model.get("until"), onchange: (e) => set("until", e.target.value) })),
+      h("button", { class: "omni-g-refresh", title: "Read the ledger again (new results appear)",
+        onclick: () => model.send({ type: "refresh" }) }, "↻ Refresh"),
     );
   }
 
