@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .core.client import AsyncOmniClient, OmniClient
+from .core.code import copy_as_code
 from .core.errors import (
     APIError,
     AuthenticationError,
@@ -33,21 +34,26 @@ from .core.errors import (
     ValidationError,
     WaitTimeoutError,
 )
+from .core.html_report import report
 from .core.ledger import Ledger, LedgerRecord
 from .core.requests import ImageToVideo, ReferenceToVideo, Request, TextToVideo, VideoEdit
 from .core.result import Result
+from .core.results import results
 from .core.resume import ResumeOutcome
 from .core.retry import RetryNotice
 from .core.task import Task, TaskError
 
 if TYPE_CHECKING:
     from .magics.magics import load_ipython_extension, unload_ipython_extension
+    from .notebook.gallery import Gallery, gallery
     from .notebook.handle import TaskHandle
     from .notebook.panel import Panel, panel
 
 logging.getLogger("omni_widgets").addHandler(logging.NullHandler())
 
 _LAZY = {
+    "Gallery": ".notebook.gallery",
+    "gallery": ".notebook.gallery",
     "Panel": ".notebook.panel",
     "panel": ".notebook.panel",
     "TaskHandle": ".notebook.handle",
@@ -75,6 +81,7 @@ __all__ = [
     "AsyncOmniClient",
     "AuthenticationError",
     "DownloadError",
+    "Gallery",
     "ImageToVideo",
     "InsufficientQuotaError",
     "InvalidRequestError",
@@ -107,7 +114,11 @@ __all__ = [
     "VideoEdit",
     "WaitTimeoutError",
     "__version__",
+    "copy_as_code",
+    "gallery",
     "load_ipython_extension",
     "panel",
+    "report",
+    "results",
     "unload_ipython_extension",
 ]

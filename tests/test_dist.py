@@ -44,6 +44,7 @@ def test_dev_dist_builds_a_wheel_that_installs_into_a_clean_venv_and_makes_a_vid
     assert WHEEL.is_file() and SDIST.is_file()
     names = zipfile.ZipFile(WHEEL).namelist()
     assert "omni_widgets/py.typed" in names
+    assert "omni_widgets/notebook/static/gallery.js" in names  # the gallery's front end
     assert f"omni_widgets-{__version__}.dist-info/licenses/LICENSE" in names
     assert "omni_widgets/sandbox/_render.py" in names
 

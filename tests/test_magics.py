@@ -162,7 +162,14 @@ HELP_MUST_SAY = [
     *("--duration", "--aspect", "--image", "--ref", "--video", "--callback", "--out"),
     *("--wait", "--no-wait", "-o NAME", "3..10", "auto", "16:9", "9:16", "1 to 6"),
     *("%omni panel", "%omni status [ID]", "%omni list", "%omni wait ID", "%omni resume ID"),
-    *("%omni config", "%omni sandbox start|stop", "%%omni", "{{ and }}", "quote the prompt"),
+    *(
+        "%omni gallery",
+        "%omni config",
+        "%omni sandbox start|stop",
+        "%%omni",
+        "{{ and }}",
+        "quote the prompt",
+    ),
     *("%config OmniMagics.duration = 6", "ipython_config.py", "stop button", "SANDBOX"),
 ]
 
@@ -702,3 +709,34 @@ def test_a_bad_config_value_is_one_readable_line_and_changes_nothing(
     assert err.startswith(f"UsageError: {expected}") and err.count("\n") == 1
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
     assert (magics.duration, magics.aspect_ratio) == before
+
+
+def test_card_offers_copy_as_code_without_the_key(
+    ip: InteractiveShell, sb: Sandbox, cards: list[TaskCard]
+) -> None:
+    omni(ip, "a green kite --duration 4 --wait")
+    toggle = cards[0].copy_code
+    assert toggle.layout.display == "" and toggle._panel.layout.display == "none"
+    toggle.button.value = True
+    assert toggle._panel.layout.display == ""
+    python = toggle.code.value
+    assert "TextToVideo(" in python and "duration=4" in python and "OMNI_API_KEY" in python
+    toggle.kind.value = "curl"
+    assert "curl -sS -X POST" in toggle.code.value and sb.base_url in toggle.code.value
+    assert all(sb.api_key not in text for text in (python, toggle.code.value))
+
+
+def test_gallery_subcommand_shows_the_recorded_results(
+    ip: InteractiveShell, sb: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import IPython.display
+
+    from omni_widgets.notebook.gallery import Gallery
+
+    shown: list[Any] = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    omni(ip, "a blue kite --duration 4 --wait")
+    omni(ip, "gallery")
+    [gallery] = shown
+    assert isinstance(gallery, Gallery) and gallery.total == 1
+    assert gallery.items[0]["prompt"] == "a blue kite" and gallery.items[0]["has_video"]

@@ -102,6 +102,7 @@ class _Sub:
 
 SUBCOMMANDS: dict[str, _Sub] = {
     "panel": _Sub(0, 0, usage="%omni panel"),
+    "gallery": _Sub(0, 0, usage="%omni gallery"),
     "status": _Sub(0, 1, usage="%omni status [ID]"),
     "list": _Sub(0, 0, LIST_OPTIONS, "%omni list [--unfinished] [--failed] [--today]"),
     "wait": _Sub(1, 1, ("out", "name"), "%omni wait ID [--out DIR] [-o NAME]"),
@@ -220,7 +221,7 @@ class OmniMagics(Magics):
         "omni [options] PROMPT...\n"
         "  %%%%omni [options]        (the cell body is the prompt)\n"
         "  %%omni panel | status [ID] | list [--unfinished|--failed|--today] | wait ID\n"
-        "  %%omni resume [ID] | config\n"
+        "  %%omni resume [ID] | gallery | config\n"
         "  %%omni sandbox start|stop | help | --help\n\n"
         "options: [--duration SECONDS] [--aspect RATIO] [--image PATH|URL]\n"
         "         [--ref PATH|URL]... [--video URL] [--callback URL] [--out DIR]\n"
@@ -361,6 +362,8 @@ class OmniMagics(Magics):
                                     kernel restart (takes --wait, --out, -o)
           %omni resume              the same, with a live card each, for every unfinished
                                     task in the task ledger (takes --out)
+          %omni gallery             every recorded result: filter, page, compare 2 to 4
+                                    side by side, copy a result as code
           %omni config              the effective settings (the API key stays masked)
           %omni sandbox start|stop  start or stop the shared local sandbox
           %omni help, %omni --help, %omni?   this help
@@ -481,6 +484,17 @@ class OmniMagics(Magics):
         from ..notebook.panel import panel
 
         panel()  # displays itself (and returns the Panel, which a magic need not echo)
+
+    def _do_gallery(self, words: list[str], args: argparse.Namespace) -> None:
+        from IPython.display import display
+
+        from ..notebook.gallery import gallery
+
+        path, _ = resolve_ledger()
+        if path is None:
+            print("The task ledger is off (OMNI_LEDGER), so there are no recorded results to show.")
+            return
+        display(gallery(Ledger(path)))  # type: ignore[no-untyped-call]
 
     def _do_status(self, words: list[str], args: argparse.Namespace) -> None:
         if not words:

@@ -18,6 +18,7 @@ import ipywidgets as widgets
 from IPython.display import display
 
 from ..core.errors import OutcomeUnknownError
+from .codeview import CodeToggle
 from .jobs import Job
 from .keys import sandbox_badge
 from .saved import SavedVideo, StaticTwin, note_html, video_card_html
@@ -83,6 +84,7 @@ class TaskCard(widgets.VBox):
             "omni-cancel",
         )
         self._cancel.on_click(self._cancel_confirm)
+        self.copy_code = CodeToggle(lambda: _code_source(job))
         self._confirming = False
         self._shown_video = False
         self.twin = StaticTwin()
@@ -99,6 +101,7 @@ class TaskCard(widgets.VBox):
                 self._problem,
                 widgets.HBox([self._action, self._cancel]),
                 self._media,
+                self.copy_code,
             ],
             layout=widgets.Layout(
                 border="1px solid #d0d7de", padding="6px 12px", margin="6px 0", max_width="760px"
@@ -129,6 +132,7 @@ class TaskCard(widgets.VBox):
             f"<span style='color:#9a6700'>⟳ {html.escape(job.notice)}</span>" if job.notice else ""
         )
         self._render_problem(job)
+        self.copy_code.refresh()
         if job.phase == "completed" and job.path and not self._shown_video:
             self._shown_video = True
             self._media.children = _video_children(job)
@@ -245,6 +249,14 @@ def show_card(job: Job) -> TaskCard:
     display(card)  # type: ignore[no-untyped-call]
     card.leave_static_form()
     return card
+
+
+def _code_source(job: Job) -> tuple[Any, str, str] | None:
+    """The job's request, service address and gateway, for "Copy as code"."""
+    if job.request is None:
+        return None
+    gateway = getattr(getattr(job.connection.client, "gateway", None), "name", "evolink")
+    return job.request, job.connection.base_url, str(gateway)
 
 
 def _excerpt(job: Job) -> str:
