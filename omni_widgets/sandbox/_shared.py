@@ -84,13 +84,9 @@ def write_discovery(path: Path, found: Discovery) -> None:
     temp = path.with_name(f".{path.name}.{os.getpid()}")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
-        data = {
-            "url": found.url,
-            "port": found.port,
-            "pid": found.pid,
-            "key": found.key,
-            "gateway": found.gateway,
-        }
+        data = {"url": found.url, "port": found.port, "pid": found.pid, "key": found.key}
+        if found.gateway != DEFAULT_GATEWAY:  # EvoLink's file stays as it was before ToAPIs
+            data["gateway"] = found.gateway
         json.dump(data, handle)
     os.replace(temp, path)
 
