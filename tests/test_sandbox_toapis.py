@@ -16,9 +16,12 @@ from typing import Any
 import httpx
 import pytest
 from _contract import gateway
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_sandbox_support import INF, probe
 
 from omni_widgets.sandbox import Sandbox, find_shared, start_shared, stop_shared
+from omni_widgets.sandbox._dialect_toapis import TASKS
 from omni_widgets.sandbox._dialect_toapis import TOAPIS as DIALECT
 from omni_widgets.sandbox._shared import discovery_file, read_discovery
 
@@ -308,6 +311,47 @@ def test_invalid_creates_are_refused_as_the_schema_refuses_them(
     # The schemas, like EvoLink's, leave blank prompts to the client's text checks.
     if request_body["model"] in TOAPIS.models and param != "prompt":
         assert not TOAPIS.request_validator(request_body["model"]).is_valid(request_body)
+
+
+# Values each valid somewhere, so that the cases turn on how fields combine (model, mode, image
+# count, video list, edit, 1080p); single bad values are covered above.
+BODIES = st.fixed_dictionaries(
+    {"model": st.sampled_from(TOAPIS.models), "prompt": st.just("a kite")},
+    optional={
+        "duration": st.sampled_from([4, 6, 8, 10]),
+        "aspect_ratio": st.sampled_from(["16:9", "9:16"]),
+        "resolution": st.sampled_from(["720P", "720p", "1080p"]),
+        "image_urls": st.lists(st.just(IMAGE), max_size=4)
+        | st.lists(st.just(IMAGE), min_size=10, max_size=11),
+        "video_list": st.lists(st.just({"video_url": VIDEO}), max_size=4),
+        "metadata": st.fixed_dictionaries(
+            {},
+            optional={
+                "task": st.sampled_from(TASKS),
+                "temperature": st.sampled_from([0, 1.5]),
+                "top_p": st.just(0.5),
+            },
+        ),
+    },
+)
+
+
+@pytest.fixture(scope="module")
+def client(sandbox: Sandbox) -> Iterator[httpx.Client]:
+    with api(sandbox) as client:
+        yield client
+
+
+@settings(max_examples=200, deadline=None)
+@given(request_body=BODIES)
+def test_the_sandbox_accepts_exactly_what_the_schema_accepts(
+    client: httpx.Client, request_body: dict[str, Any]
+) -> None:
+    answer = client.post(CREATE, json=request_body)
+    schema_accepts = TOAPIS.request_validator(request_body["model"]).is_valid(request_body)
+    assert (answer.status_code == 200) == schema_accepts, (answer.text, request_body)
+    if answer.status_code != 200:
+        assert matches_documented(answer, "create", 400), answer.text
 
 
 @pytest.mark.parametrize(
