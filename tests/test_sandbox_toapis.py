@@ -342,7 +342,7 @@ def client(sandbox: Sandbox) -> Iterator[httpx.Client]:
         yield client
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)  # nothing written into the repo
 @given(request_body=BODIES)
 def test_the_sandbox_accepts_exactly_what_the_schema_accepts(
     client: httpx.Client, request_body: dict[str, Any]
