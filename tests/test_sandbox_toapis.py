@@ -408,6 +408,15 @@ def test_rate_limits_always_carry_retry_after(sb: Sandbox) -> None:
     assert sb.created_task_ids == [task_id]
 
 
+def test_faults_find_the_query_on_its_own_path(sb: Sandbox) -> None:
+    delay = sb.faults.latency(0.01, on="query")
+    with api(sb) as client:
+        task_id = client.post(CREATE, json=body()).json()["id"]
+        client.get(f"{CREATE}/{task_id}")
+        client.get(f"/v1/tasks/{task_id}")  # EvoLink's path: not an endpoint here
+    assert (delay.seen, delay.fired) == (1, 1)
+
+
 def test_server_errors_in_the_gateway_shape(sb: Sandbox) -> None:
     sb.faults.server_error(on="query", count=1)
     sb.faults.server_error(on="create", count=1, after=True)
