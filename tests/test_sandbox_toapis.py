@@ -372,6 +372,17 @@ def test_special_keys_and_no_key_get_the_documented_errors(
     )
 
 
+def test_the_403_key_is_refused_in_the_gateway_shape(sb: Sandbox) -> None:
+    with api(sb) as owner:
+        task_id = owner.post(CREATE, json=body()).json()["id"]
+    with api(sb, "sk-sandbox-403") as client:
+        create = client.post(CREATE, json=body())
+        query = client.get(f"{CREATE}/{task_id}")
+    assert (create.status_code, query.status_code) == (403, 403)
+    assert FLASH in create.json()["error"]["message"]
+    assert sb.created_task_ids == [task_id]
+
+
 def test_unknown_and_foreign_tasks_are_not_found(sb: Sandbox) -> None:
     with api(sb) as owner:
         task_id = owner.post(CREATE, json=body()).json()["id"]
