@@ -1,4 +1,5 @@
-"""A local emulator of EvoLink's Gemini Omni Flash API: real MP4s, scripted failures, faults.
+"""A local emulator of EvoLink's (or ToAPIs') Gemini Omni Flash API: real MP4s, scripted failures,
+faults.
 
     from omni_widgets.sandbox import Sandbox
     with Sandbox(speed=float("inf")) as sb:
@@ -24,12 +25,18 @@ models, validating requests from the vendor's documents, and result videos at `/
 - Records: `Sandbox(state_dir=...)` keeps task records on disk (a restart still answers for
   earlier tasks and serves their videos); they expire `record_ttl` after creation (7 days).
 
+- Gateways: `Sandbox(gateway="toapis")` speaks ToAPIs instead (its flat create body, `GET
+  /v1/videos/generations/{id}`, `video_...` ids, queued/in_progress, `result.data[].url`,
+  `expires_at`, 422 for a prompt with `[[refuse]]`, Retry-After on every 429; no callbacks). One
+  dialect per sandbox: both gateways create on the same path.
+
 Run it standalone with `python -m omni_widgets.sandbox --help` (or `omni-sandbox`).
 
 The notebook front ends, when no key is set, share one such process between the user's kernels:
 `start_shared()` finds it through `sandbox_home()/sandbox.json` (`$OMNI_SANDBOX_HOME`, else
 `~/.cache/omni-widgets`) or starts it detached; it exits after `DEFAULT_IDLE_EXIT` (2 h) without
-requests, and `stop_shared()` ends it at once. `SharedSandbox` is a handle on it over HTTP.
+requests, and `stop_shared()` ends it at once. `SharedSandbox` is a handle on it over HTTP. Each
+gateway has its own shared process: `start_shared(gateway="toapis")` uses `sandbox-toapis.json`.
 """
 
 from ._auth import DEMO_KEY, SPECIAL_KEYS

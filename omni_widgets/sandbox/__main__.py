@@ -13,6 +13,7 @@ from pathlib import Path
 from types import FrameType
 
 from ._auth import SPECIAL_KEYS
+from ._dialect import DEFAULT_GATEWAY, GATEWAYS
 from ._faults import Fault
 from ._guard import MAX_BODY
 from ._server import Sandbox
@@ -36,6 +37,8 @@ Keys: only the key printed at start (or given with --key) works, unless --any-ke
 /_sandbox/ endpoints always need that key. Special keys, always accepted:
 {", ".join(f"{key} -> {status}" for key, status in SPECIAL_KEYS.items())}.
 A prompt with [[fail:content_policy_violation]] (or another vendor failure code) fails its task.
+--gateway toapis speaks ToAPIs instead: GET /v1/videos/generations/{{id}}, video_... ids, flat
+bodies, queued/in_progress; a prompt with [[refuse]] gets its 422 content_policy_violation.
 Faults can be changed while running: POST/DELETE {{base}}/_sandbox/faults.
 Refused: a Host header other than 127.0.0.1, localhost, [::1], --host or --allowed-host with the
 port (421); a POST that is not application/json (415); a body over --max-body bytes (413).
@@ -46,10 +49,16 @@ def build_parser() -> argparse.ArgumentParser:
     """The command line, shared with `--help`."""
     parser = argparse.ArgumentParser(
         prog="omni-sandbox",
-        description="Serve a local emulator of EvoLink's Gemini Omni Flash video API "
-        "that renders real MP4s.",
+        description="Serve a local emulator of EvoLink's (or ToAPIs') Gemini Omni Flash video "
+        "API that renders real MP4s.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--gateway",
+        choices=GATEWAYS,
+        default=DEFAULT_GATEWAY,
+        help="whose API to speak: paths, bodies, statuses, ids, errors (%(default)s)",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (%(default)s)")
     parser.add_argument("--port", type=int, default=8765, help="port, 0 for any free (%(default)s)")
@@ -133,16 +142,20 @@ def build_parser() -> argparse.ArgumentParser:
 def _announce(sandbox: Sandbox, discovery_file: Path | None) -> None:
     """Say where the sandbox serves; the key goes to the discovery file if there is one."""
     url, key = sandbox.base_url, sandbox.api_key
-    print(f"omni-widgets sandbox serving at {url}", flush=True)
+    speaks = "" if sandbox.gateway == DEFAULT_GATEWAY else f" (speaking {sandbox.gateway})"
+    print(f"omni-widgets sandbox serving at {url}{speaks}", flush=True)
     if discovery_file is not None:
-        write_discovery(discovery_file, Discovery(url, os.getpid(), key))
+        write_discovery(discovery_file, Discovery(url, os.getpid(), key, sandbox.gateway))
         print(f"URL, pid and key written to {discovery_file}", flush=True)
         return
     accepted = "any non-empty key works" if sandbox.any_key else "only this key works"
     print(f"API key: {key} ({accepted})", flush=True)
+    python, shell = "", ""
+    if sandbox.gateway != DEFAULT_GATEWAY:
+        python, shell = f", gateway={sandbox.gateway!r}", f" OMNI_GATEWAY={sandbox.gateway}"
     print(
-        f"  in Python:  OmniClient(api_key={key!r}, base_url={url!r})\n"
-        f"  in a shell: export OMNI_BASE_URL={url} OMNI_API_KEY={key}\n"
+        f"  in Python:  OmniClient(api_key={key!r}, base_url={url!r}{python})\n"
+        f"  in a shell: export OMNI_BASE_URL={url} OMNI_API_KEY={key}{shell}\n"
         "Press Ctrl-C to stop.",
         flush=True,
     )
@@ -165,6 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--max-body must be a positive number of bytes")
     logging.basicConfig(level=logging.WARNING, format="omni-sandbox: %(levelname)s: %(message)s")
     sandbox = Sandbox(
+        gateway=args.gateway,
         speed=args.speed,
         ttl=args.ttl,
         seed=args.seed,

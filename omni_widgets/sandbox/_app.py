@@ -1,5 +1,5 @@
-"""The HTTP routes: the vendor's two API paths, the result files, and the `/_sandbox/` admin
-endpoints.
+"""The HTTP routes: the gateway's two API paths (in the state's dialect), the result files, and the
+`/_sandbox/` admin endpoints.
 """
 
 from __future__ import annotations
@@ -20,38 +20,23 @@ from starlette.routing import Route
 
 from ._auth import bearer_key, owner_of, special_status
 from ._callbacks import CallbackDispatcher, check_callback_host
-from ._errors import (
-    invalid_request,
-    invalid_task_id,
-    method_not_allowed,
-    not_found,
-    storage_error,
-    vendor_error,
-)
-from ._failures import DirectiveError, parse_directives
+from ._dialect import Refused
+from ._errors import invalid_request, method_not_allowed, not_found, storage_error
+from ._failures import DirectiveError
 from ._faults import Fault
 from ._files import MediaCache
 from ._guard import Guard, GuardMiddleware, read_body, too_large
 from ._middleware import ASGIApp, WireMiddleware
 from ._render import plan_video
 from ._state import SandboxState
-from ._tasks import ID_PREFIX, Task
-from ._validate import RequestError, validate_create
-
-ABOUT = """omni-widgets sandbox: a local emulator of EvoLink's Gemini Omni Flash video API.
-
-POST /v1/videos/generations     create a task (Authorization: Bearer <key>; JSON body)
-GET  /v1/tasks/{task_id}        query it
-GET  /files/<token>/<task_id>.mp4  the result video (the URL in the task's results)
-GET|POST|DELETE /_sandbox/faults   inspect, add, clear faults (the sandbox's own key only)
-GET|DELETE /_sandbox/log           request log, created tasks, callback attempts
-GET|POST /_sandbox/config          speed, ttl (result URLs), record_ttl (task records)
-"""
+from ._tasks import Task
+from ._validate import RequestError
 
 
 def build_app(state: SandboxState, guard: Guard) -> ASGIApp:
     """The sandbox's ASGI application, wrapped in the wire layer that logs and misbehaves, behind
     the guard that refuses foreign hosts, wrong keys, non-JSON POSTs and oversized bodies."""
+    dialect = state.dialect
 
     async def json_of(request: Request) -> Any:
         """The parsed body; `_TooLarge` past the size limit, ValueError when not JSON."""
@@ -85,25 +70,34 @@ def build_app(state: SandboxState, guard: Guard) -> ASGIApp:
     async def create(request: Request) -> Response:
         key = bearer_key(request.headers.get("authorization"))
         if key is None or special_status(key) == 401:
-            return _json(vendor_error("create", 401), 401)
+            return _json(dialect.error("create", 401), 401)
         try:
             body = await json_of(request)
         except _TooLarge:
             return refuse_too_large()
         except ValueError:
-            return _json(invalid_request("request body must be valid JSON", None), 400)
+            return _json(dialect.invalid_request("request body must be valid JSON", None), 400)
+        refusal: Refused | None = None
+        text, fail_code = "", None
         try:
-            valid = validate_create(body, allow_loopback_callbacks=state.allow_loopback_callbacks)
-            text, fail_code = parse_directives(valid.prompt)
+            model, valid = dialect.validate(
+                body, allow_loopback_callbacks=state.allow_loopback_callbacks
+            )
+            try:
+                text, fail_code = dialect.directives(valid.prompt)
+            except Refused as exc:
+                refusal = exc
             if valid.callback_url:
                 await check_callback_host(valid.callback_url, state.allow_loopback_callbacks)
         except RequestError as exc:
-            return _json(invalid_request(exc.message, exc.param), 400)
+            return _json(dialect.invalid_request(exc.message, exc.param), 400)
         except DirectiveError as exc:
-            return _json(invalid_request(str(exc), "prompt"), 400)
+            return _json(dialect.invalid_request(str(exc), "prompt"), 400)
         special = special_status(key)
         if special in (402, 403):
-            return _json(vendor_error("create", special, model=valid.model), special)
+            return _json(dialect.error("create", special, model=model), special)
+        if refusal is not None:
+            return _json(dialect.refused(str(refusal)), 422)
         task = state.tasks.create(
             valid,
             plan_video(valid, text),
@@ -111,13 +105,14 @@ def build_app(state: SandboxState, guard: Guard) -> ASGIApp:
             base_url=str(request.base_url).rstrip("/"),
             speed=state.speed,
             fail_code=fail_code,
+            model=model,
         )
         state.recorder.created(task.id)
         if valid.callback_url and state.callbacks is not None:
             state.callbacks.schedule(
                 task.id, valid.callback_url, task.finishes_at, lambda: _finished_body(task)
             )
-        return _json(task.create_body())
+        return _json(dialect.create_body(task))
 
     def _finished_body(task: Task) -> dict[str, Any]:
         body = task.query_body(max(time.monotonic(), task.finishes_at))
@@ -128,20 +123,23 @@ def build_app(state: SandboxState, guard: Guard) -> ASGIApp:
     async def query(request: Request) -> Response:
         key = bearer_key(request.headers.get("authorization"))
         if key is None or special_status(key) == 401:
-            return _json(vendor_error("query", 401), 401)
+            return _json(dialect.error("query", 401), 401)
         task_id = request.path_params["task_id"]
-        if not task_id.startswith(ID_PREFIX):
-            return _json(invalid_task_id(), 400)
+        bad_id = dialect.bad_task_id(task_id)
+        if bad_id is not None:
+            return _json(bad_id, 400)
         special = special_status(key)
         if special in (402, 403):
-            return _json(vendor_error("query", special), special)
+            return _json(dialect.error("query", special), special)
         task = state.tasks.get(task_id)
         if task is None:
-            return _json(vendor_error("query", 404), 404)
+            return _json(dialect.error("query", 404), 404)
         if task.owner != owner_of(key):
-            return _json(vendor_error("query", 403), 403)
-        body = task.query_body(time.monotonic())
-        if body["status"] == "completed" and state.media is not None:
+            status = dialect.foreign_task_status
+            return _json(dialect.error("query", status), status)
+        now = time.monotonic()
+        body = dialect.query_body(task, now, state.ttl)
+        if task.state(now)[0] == "completed" and state.media is not None:
             state.media.start(task)  # so the first download finds it ready
         return _json(body)
 
@@ -213,7 +211,7 @@ def build_app(state: SandboxState, guard: Guard) -> ASGIApp:
         )
 
     async def about(request: Request) -> Response:
-        return PlainTextResponse(ABOUT)
+        return PlainTextResponse(dialect.about)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -225,7 +223,7 @@ def build_app(state: SandboxState, guard: Guard) -> ASGIApp:
     routes = [
         Route("/", about),
         Route("/v1/videos/generations", create, methods=["POST"]),
-        Route("/v1/tasks/{task_id:path}", query, methods=["GET"]),
+        Route(dialect.query_route, query, methods=["GET"]),
         Route("/files/{token}/{name}", download, methods=["GET", "HEAD"]),
         Route("/files/{rest:path}", missing_file, methods=["GET", "HEAD"]),
         Route("/_sandbox/faults", faults, methods=["GET", "POST", "DELETE"]),
@@ -235,7 +233,7 @@ def build_app(state: SandboxState, guard: Guard) -> ASGIApp:
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={404: http_error, 405: http_error}
     )
-    return GuardMiddleware(WireMiddleware(app, state), guard)
+    return GuardMiddleware(WireMiddleware(app, state), guard, dialect)
 
 
 class _TooLarge(Exception):

@@ -8,6 +8,7 @@ pending → processing → failed, like a real one the model gave up on.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 FAILURE_MESSAGES: dict[str, str] = {
     "content_policy_violation": (
@@ -72,15 +73,18 @@ class DirectiveError(ValueError):
     """A `[[fail:...]]` directive naming a code the vendor does not have."""
 
 
-def parse_directives(prompt: str) -> tuple[str, str | None]:
-    """Split a prompt into (text to show, failure code or None); DirectiveError on unknown codes."""
+def parse_directives(
+    prompt: str, codes: Collection[str] = FAILURE_MESSAGES
+) -> tuple[str, str | None]:
+    """Split a prompt into (text to show, failure code or None); DirectiveError on codes not in
+    `codes` (the vendor's, by default)."""
     code: str | None = None
     for match in _DIRECTIVE.finditer(prompt):
         candidate = match[1].strip().lower()
-        if candidate not in FAILURE_MESSAGES:
+        if candidate not in codes:
             raise DirectiveError(
                 f"prompt directive {match[0]!r} names an unknown failure code; "
-                f"use one of {', '.join(FAILURE_MESSAGES)}"
+                f"use one of {', '.join(codes)}"
             )
         code = code or candidate
     text = " ".join(_DIRECTIVE.sub(" ", prompt).split())

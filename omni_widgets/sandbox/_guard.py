@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._auth import SPECIAL_KEYS, bearer_key
-from ._errors import error_body, vendor_error
+from ._dialect import Dialect
+from ._dialect_evolink import EVOLINK
+from ._errors import error_body
 from ._middleware import ASGIApp, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -61,9 +63,10 @@ class GuardMiddleware:
     """Answers refused requests itself; passes the others on untouched (the receive channel too,
     since the fault layer needs uvicorn's own to drop connections)."""
 
-    def __init__(self, app: ASGIApp, guard: Guard) -> None:
+    def __init__(self, app: ASGIApp, guard: Guard, dialect: Dialect = EVOLINK) -> None:
         self.app = app
         self.guard = guard
+        self.dialect = dialect
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -89,9 +92,9 @@ class GuardMiddleware:
                 message = "The /_sandbox/ endpoints need the sandbox's own key as a Bearer token"
                 return 401, error_body("unauthorized", message, "authentication_error"), {}
         elif path.startswith("/v1/") and key is not None and not self.guard.key_accepted(key):
-            if path == "/v1/videos/generations":
-                return 401, vendor_error("create", 401), {}
-            return 401, vendor_error("query", 401), {}
+            if path == self.dialect.create_path:
+                return 401, self.dialect.error("create", 401), {}
+            return 401, self.dialect.error("query", 401), {}
         if scope["method"] != "POST":
             return None
         content_type = headers.get("content-type", "")

@@ -13,7 +13,9 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from ._errors import storage_error, vendor_error
+from ._dialect import Dialect
+from ._dialect_evolink import EVOLINK
+from ._errors import storage_error
 from ._faults import Endpoint, Fault
 from ._state import SandboxState
 
@@ -34,15 +36,9 @@ PROXY_HTML = (
 )
 
 
-def endpoint_of(method: str, path: str) -> Endpoint | None:
-    """Which faultable endpoint a request targets, if any."""
-    if method == "POST" and path == "/v1/videos/generations":
-        return "create"
-    if method == "GET" and path.startswith("/v1/tasks/"):
-        return "query"
-    if method in ("GET", "HEAD") and path.startswith("/files/"):
-        return "download"
-    return None
+def endpoint_of(method: str, path: str, dialect: Dialect = EVOLINK) -> Endpoint | None:
+    """Which faultable endpoint a request targets in `dialect`, if any."""
+    return dialect.endpoint_of(method, path)
 
 
 class WireMiddleware:
@@ -59,7 +55,8 @@ class WireMiddleware:
             await self.app(scope, receive, send)
             return
         method, path = scope["method"], scope["path"]
-        endpoint = endpoint_of(method, path)
+        dialect = self.state.dialect
+        endpoint = endpoint_of(method, path, dialect)
         logged = False
 
         def log(status: int) -> None:
@@ -83,10 +80,10 @@ class WireMiddleware:
                 await self.app(scope, receive, watch)
             elif fault.kind == "server_error" and fault.after:
                 made = await _process(self.app, scope, receive)
-                await _refuse(fault, endpoint, scope, watch, _task_id(made))
+                await _refuse(fault, endpoint, scope, watch, dialect, _task_id(made))
             elif fault.kind in ("rate_limit", "server_error"):
                 await _drain(receive)
-                await _refuse(fault, endpoint, scope, watch)
+                await _refuse(fault, endpoint, scope, watch, dialect)
             elif fault.kind == "html":
                 await _drain(receive)
                 await _proxy_page(scope, watch)
@@ -194,7 +191,12 @@ async def _drain(receive: Receive) -> None:
 
 
 async def _refuse(
-    fault: Fault, endpoint: Endpoint, scope: Scope, send: Send, task_id: str | None = None
+    fault: Fault,
+    endpoint: Endpoint,
+    scope: Scope,
+    send: Send,
+    dialect: Dialect,
+    task_id: str | None = None,
 ) -> None:
     """Answer 429 or 500 in the endpoint's error shape; a 500 after a create names its task."""
     status = 429 if fault.kind == "rate_limit" else 500
@@ -202,13 +204,16 @@ async def _refuse(
         body = storage_error(status, scope["path"]).encode()
         content_type = b"application/xml"
     else:
-        error = vendor_error(endpoint, status)
+        error = dialect.error(endpoint, status)
         if task_id is not None:
             error["error"]["message"] += f" (upstream failed after creating task {task_id})"
         body = json.dumps(error).encode()
         content_type = b"application/json"
     headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
-    if fault.retry_after is not None:
-        headers.append((b"retry-after", str(fault.retry_after).encode()))
+    retry_after = fault.retry_after
+    if retry_after is None and status == 429:
+        retry_after = dialect.default_retry_after
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})

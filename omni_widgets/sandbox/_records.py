@@ -38,9 +38,9 @@ class Record:
 class RecordFile:
     """The SQLite file of one state folder (WAL, busy timeout); callers serialise access."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, name: str = FILE_NAME) -> None:
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.path = state_dir / FILE_NAME
+        self.path = state_dir / name
         self._db = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")

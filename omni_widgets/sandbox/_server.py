@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from ._callbacks import VENDOR_RETRY_DELAYS
+from ._dialect import DEFAULT_GATEWAY, dialect
 from ._faults import Fault, Faults
 from ._guard import MAX_BODY, Guard
 from ._log import CallbackAttempt, Recorder, RequestRecord
@@ -38,11 +39,14 @@ _log = logging.getLogger("omni_widgets.sandbox")
 
 
 class Sandbox:
-    """A local EvoLink-compatible video API that renders real MP4s and misbehaves on demand.
+    """A local EvoLink- or ToAPIs-compatible video API that renders real MP4s and misbehaves on
+    demand.
 
     Use as `with Sandbox(speed=...) as sb:` or `sb = Sandbox().start()` ... `sb.stop()`; point a
     client at `sb.base_url` with `sb.api_key`.
 
+    gateway: whose wire format to speak, "evolink" (default) or "toapis" (its paths, bodies,
+        statuses, ids and errors; no callbacks). One per sandbox: both create on the same path.
     speed: vendor seconds per real second (default 40: a 10 s clip, estimated at 120 s, is done in
         about 3 s); `float("inf")` completes every task by its first query.
     ttl: seconds a result URL stays valid after the task completes (default 24 h).
@@ -68,6 +72,7 @@ class Sandbox:
     def __init__(
         self,
         *,
+        gateway: str = DEFAULT_GATEWAY,
         speed: float = DEFAULT_SPEED,
         ttl: float = DEFAULT_TTL,
         seed: int | None = None,
@@ -83,6 +88,7 @@ class Sandbox:
         state_dir: str | os.PathLike[str] | None = None,
         record_ttl: float = DEFAULT_RECORD_TTL,
     ) -> None:
+        speaks = dialect(gateway)
         if not speed > 0:
             raise ValueError(f"speed must be positive, got {speed!r}")
         if not ttl > 0:
@@ -103,6 +109,7 @@ class Sandbox:
             api_key or f"sk-sandbox-{secrets.token_urlsafe(24)}", any_key=any_key, max_body=max_body
         )
         self._state = SandboxState(
+            dialect=speaks,
             speed=float(speed),
             ttl=float(ttl),
             allow_loopback_callbacks=allow_loopback_callbacks,
@@ -110,12 +117,19 @@ class Sandbox:
             seed=seed,
             faults=Faults(faults, seed=seed),
             recorder=Recorder(),
-            tasks=TaskStore(seed, float(record_ttl)),
+            tasks=TaskStore(
+                seed, float(record_ttl), new_id=speaks.new_id, records_file=speaks.records_file
+            ),
         )
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
         self._cleanup: weakref.finalize[Any, Any] | None = None
+
+    @property
+    def gateway(self) -> str:
+        """The gateway whose wire format this sandbox speaks ("evolink" or "toapis")."""
+        return self._state.dialect.name
 
     @property
     def api_key(self) -> str:
@@ -297,7 +311,8 @@ class Sandbox:
 
     def __repr__(self) -> str:
         where = self.base_url if self._server is not None else "stopped"
-        return f"<Sandbox {where} speed={self.speed:g} faults={len(self.faults.rules)}>"
+        gateway = "" if self.gateway == DEFAULT_GATEWAY else f" gateway={self.gateway}"
+        return f"<Sandbox {where}{gateway} speed={self.speed:g} faults={len(self.faults.rules)}>"
 
 
 def _is_loopback(address: str) -> bool:

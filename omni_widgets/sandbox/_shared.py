@@ -5,6 +5,10 @@ only) in the sandbox home, `$OMNI_SANDBOX_HOME` or else `~/.cache/omni-widgets`.
 one is started as a detached process (its own session, so a kernel's death does not end it), under
 a file lock so that two kernels starting at once share one. It keeps its task records in the home's
 `state/` folder and exits by itself after `DEFAULT_IDLE_EXIT` seconds without requests.
+
+A process speaks one gateway's dialect (both create on the same path), so each gateway has its own
+shared process and files, keyed by its name: EvoLink's keep the names above, ToAPIs' are
+`sandbox-toapis.json`, `state-toapis/` and so on; the discovery file also names its gateway.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from typing import Any
 
 import httpx
 
+from ._dialect import DEFAULT_GATEWAY, GATEWAYS
+
 HOME_ENV = "OMNI_SANDBOX_HOME"
 DISCOVERY_FILE = "sandbox.json"
 DEFAULT_IDLE_EXIT = 2 * 3600.0
@@ -42,6 +48,21 @@ def sandbox_home() -> Path:
     return Path(cache) / "omni-widgets"
 
 
+def _named(name: str, gateway: str) -> str:
+    """A shared-sandbox file or folder name for `gateway` (EvoLink's keep their first names)."""
+    if gateway not in GATEWAYS:
+        raise ValueError(f"gateway must be one of {', '.join(GATEWAYS)}, got {gateway!r}")
+    if gateway == DEFAULT_GATEWAY:
+        return name
+    stem, dot, suffix = name.partition(".")
+    return f"{stem}-{gateway}{dot}{suffix}"
+
+
+def discovery_file(home: Path, gateway: str = DEFAULT_GATEWAY) -> Path:
+    """Where the shared sandbox speaking `gateway` publishes itself in `home`."""
+    return home / _named(DISCOVERY_FILE, gateway)
+
+
 @dataclass(frozen=True)
 class Discovery:
     """What a running shared sandbox publishes about itself."""
@@ -49,6 +70,7 @@ class Discovery:
     url: str
     pid: int
     key: str = field(repr=False)
+    gateway: str = DEFAULT_GATEWAY
 
     @property
     def port(self) -> int:
@@ -63,6 +85,8 @@ def write_discovery(path: Path, found: Discovery) -> None:
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         data = {"url": found.url, "port": found.port, "pid": found.pid, "key": found.key}
+        if found.gateway != DEFAULT_GATEWAY:  # EvoLink's file stays as it was before ToAPIs
+            data["gateway"] = found.gateway
         json.dump(data, handle)
     os.replace(temp, path)
 
@@ -71,7 +95,8 @@ def read_discovery(path: Path) -> Discovery | None:
     """The published sandbox, or None when the file is missing or unreadable."""
     try:
         data = json.loads(path.read_text())
-        return Discovery(str(data["url"]), int(data["pid"]), str(data["key"]))
+        gateway = str(data.get("gateway", DEFAULT_GATEWAY))
+        return Discovery(str(data["url"]), int(data["pid"]), str(data["key"]), gateway)
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -94,6 +119,8 @@ class SharedSandbox:
     def __init__(self, found: Discovery, discovery_file: Path) -> None:
         self.base_url = found.url
         self.pid = found.pid
+        self.gateway = found.gateway
+        """The gateway whose dialect the process speaks."""
         self._key = found.key
         self._discovery_file = discovery_file
         self.home = discovery_file.parent
@@ -195,14 +222,18 @@ class SharedSandbox:
         remove_discovery(self._discovery_file, self.pid)
 
     def __repr__(self) -> str:
-        return f"<SharedSandbox {self.base_url} pid={self.pid}>"
+        gateway = "" if self.gateway == DEFAULT_GATEWAY else f" gateway={self.gateway}"
+        return f"<SharedSandbox {self.base_url}{gateway} pid={self.pid}>"
 
 
-def find_shared(home: Path | None = None) -> SharedSandbox | None:
-    """The running shared sandbox, if its discovery file names one that answers."""
-    path = (home or sandbox_home()) / DISCOVERY_FILE
+def find_shared(
+    home: Path | None = None, *, gateway: str = DEFAULT_GATEWAY
+) -> SharedSandbox | None:
+    """The running shared sandbox speaking `gateway`, if its discovery file names one that
+    answers."""
+    path = discovery_file(home or sandbox_home(), gateway)
     found = read_discovery(path)
-    if found is None:
+    if found is None or found.gateway != gateway:
         return None
     handle = SharedSandbox(found, path)
     return handle if handle.alive() else None
@@ -211,56 +242,68 @@ def find_shared(home: Path | None = None) -> SharedSandbox | None:
 def start_shared(
     home: Path | None = None,
     *,
+    gateway: str = DEFAULT_GATEWAY,
     idle_exit: float = DEFAULT_IDLE_EXIT,
     timeout: float = START_TIMEOUT,
 ) -> SharedSandbox:
-    """The running shared sandbox, started (detached) first when none answers."""
+    """The running shared sandbox speaking `gateway`, started (detached) first when none
+    answers."""
     home = home or sandbox_home()
-    running = find_shared(home)
+    running = find_shared(home, gateway=gateway)
     if running is not None:
         return running
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with _locked(home / "sandbox.lock", timeout + 10):  # longer than another's start
-        running = find_shared(home)  # another kernel may have started it while we waited
+    lock = home / _named("sandbox.lock", gateway)
+    with _locked(lock, timeout + 10):  # longer than another's start
+        # Another kernel may have started it while we waited.
+        running = find_shared(home, gateway=gateway)
         if running is not None:
             return running
-        return _spawn(home, idle_exit, timeout)
+        return _spawn(home, gateway, idle_exit, timeout)
 
 
-def stop_shared(home: Path | None = None) -> bool:
-    """Stop the shared sandbox process if one runs; True if it did."""
-    running = find_shared(home)
-    if running is None:
-        return False
-    running.stop()
-    return True
+def stop_shared(home: Path | None = None, *, gateway: str | None = None) -> bool:
+    """Stop the shared sandbox process speaking `gateway` (None: every gateway's) if one runs;
+    True if one did."""
+    stopped = False
+    for name in GATEWAYS if gateway is None else (gateway,):
+        running = find_shared(home, gateway=name)
+        if running is not None:
+            running.stop()
+            stopped = True
+    return stopped
 
 
-def _spawn(home: Path, idle_exit: float, timeout: float) -> SharedSandbox:
+def _spawn(home: Path, gateway: str, idle_exit: float, timeout: float) -> SharedSandbox:
     """Start the process, on its previous port if free (so old result URLs still work)."""
-    (home / DISCOVERY_FILE).unlink(missing_ok=True)  # stale: its process no longer answers
-    remembered = home / "last_port"
+    discovery_file(home, gateway).unlink(missing_ok=True)  # stale: its process does not answer
+    remembered = home / _named("last_port", gateway)
     with contextlib.suppress(OSError, ValueError):
-        handle = _launch(home, idle_exit, timeout, int(remembered.read_text()))
+        handle = _launch(home, gateway, idle_exit, timeout, int(remembered.read_text()))
         if handle is not None:
             return handle
-    handle = _launch(home, idle_exit, timeout, 0)
+    handle = _launch(home, gateway, idle_exit, timeout, 0)
     assert handle is not None, "port 0 is always free"
     remembered.write_text(str(handle.port))
     return handle
 
 
-def _launch(home: Path, idle_exit: float, timeout: float, port: int) -> SharedSandbox | None:
+def _launch(
+    home: Path, gateway: str, idle_exit: float, timeout: float, port: int
+) -> SharedSandbox | None:
     """Start the process on `port`; None if that port is taken."""
-    discovery = home / DISCOVERY_FILE
+    discovery = discovery_file(home, gateway)
+    log = home / _named("sandbox.log", gateway)
     command = [
         sys.executable,
         "-m",
         "omni_widgets.sandbox",
+        "--gateway",
+        gateway,
         "--port",
         str(port),
         "--state-dir",
-        str(home / "state"),
+        str(home / _named("state", gateway)),
         "--discovery-file",
         str(discovery),
         "--idle-exit",
@@ -270,7 +313,7 @@ def _launch(home: Path, idle_exit: float, timeout: float, port: int) -> SharedSa
     package_root = str(Path(__file__).resolve().parents[2])
     env = {k: v for k, v in os.environ.items() if "API_KEY" not in k}  # it needs no real key
     env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
-    log_fd = os.open(home / "sandbox.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         detach: dict[str, Any] = (
             {"creationflags": getattr(subprocess, "DETACHED_PROCESS", 0)}
@@ -302,12 +345,10 @@ def _launch(home: Path, idle_exit: float, timeout: float, port: int) -> SharedSa
                 del _children[process.pid]
                 return None
             raise RuntimeError(
-                f"the shared sandbox exited at start (code {process.returncode}); "
-                f"see {home / 'sandbox.log'}"
+                f"the shared sandbox exited at start (code {process.returncode}); see {log}"
             )
         time.sleep(0.05)
     process.terminate()
-    log = home / "sandbox.log"
     raise RuntimeError(f"the shared sandbox did not start in {timeout:g} s; see {log}")
 
 

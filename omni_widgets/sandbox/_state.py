@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._callbacks import VENDOR_RETRY_DELAYS
+from ._dialect import Dialect
+from ._dialect_evolink import EVOLINK
 from ._faults import Faults
 from ._log import Recorder
 from ._tasks import TaskStore
@@ -28,6 +30,8 @@ class SandboxState:
     `media` and `callbacks` exist only while the server runs; they are made on its event loop.
     """
 
+    dialect: Dialect = EVOLINK
+    """The gateway whose wire format the sandbox speaks (one per process)."""
     speed: float = DEFAULT_SPEED
     ttl: float = DEFAULT_TTL
     allow_loopback_callbacks: bool = False

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from ._failures import FAILURE_MESSAGES
 from ._pricing import usage
-from ._records import Record, RecordFile, wall_to_monotonic
+from ._records import FILE_NAME, Record, RecordFile, wall_to_monotonic
 from ._render import VideoSpec
 from ._validate import EDIT, CreateRequest
 
@@ -150,8 +150,17 @@ class Task:
 class TaskStore:
     """All tasks of a sandbox, created with planned timelines; safe to use from several threads."""
 
-    def __init__(self, seed: int | None = None, record_ttl: float = DEFAULT_RECORD_TTL) -> None:
+    def __init__(
+        self,
+        seed: int | None = None,
+        record_ttl: float = DEFAULT_RECORD_TTL,
+        *,
+        new_id: Callable[[random.Random, float], str] | None = None,
+        records_file: str = FILE_NAME,
+    ) -> None:
         self._rng = random.Random(seed)
+        self._make_id = new_id or unified_id
+        self._records_file = records_file
         self._tasks: dict[str, Task] = {}  # in creation order, so the oldest expire first
         self._lock = threading.Lock()
         self._file: RecordFile | None = None
@@ -166,7 +175,7 @@ class TaskStore:
         """Keep records in `state_dir` from now on, and load the unexpired ones found there."""
         with self._lock:
             if self._file is None:
-                self._file = RecordFile(state_dir)
+                self._file = RecordFile(state_dir, self._records_file)
             self._purge_disk()
             for record in self._file.load(self.clock() - self.record_ttl):
                 if record.id not in self._tasks:
@@ -188,8 +197,10 @@ class TaskStore:
         base_url: str,
         speed: float,
         fail_code: str | None,
+        model: str | None = None,
     ) -> Task:
-        """Plan and store a new task; completion varies ±25 % around the estimate."""
+        """Plan and store a new task; completion varies ±25 % around the estimate. `model` is the
+        name the task reports, when the gateway's differs from the request's internal one."""
         estimate = estimated_seconds(request.model, request.duration)
         with self._lock:
             vendor_total = estimate * self._rng.uniform(0.75, 1.25)
@@ -200,7 +211,7 @@ class TaskStore:
             reported = 0 if math.isinf(speed) else math.ceil(estimate / speed)
             task = Task(
                 id=task_id,
-                model=request.model,
+                model=model or request.model,
                 created=int(time.time()),
                 started_at=time.monotonic(),
                 started_wall=time.time(),
@@ -251,10 +262,15 @@ class TaskStore:
 
     def _new_id(self) -> str:
         while True:
-            suffix = "".join(self._rng.choice(_ALNUM) for _ in range(8))
-            task_id = f"{ID_PREFIX}{int(time.time())}-{suffix}"
+            task_id = self._make_id(self._rng, time.time())
             if task_id not in self._tasks:
                 return task_id
+
+
+def unified_id(rng: random.Random, now: float) -> str:
+    """An EvoLink task id: `task-unified-<unix seconds>-<8 random characters>`."""
+    suffix = "".join(rng.choice(_ALNUM) for _ in range(8))
+    return f"{ID_PREFIX}{int(now)}-{suffix}"
 
 
 def _record_of(task: Task) -> Record:

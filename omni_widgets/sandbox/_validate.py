@@ -66,6 +66,7 @@ class CreateRequest:
     images: tuple[InlineImage | None, ...]  # one per image_urls entry; None for http(s) URLs
     video_url: str | None
     callback_url: str | None
+    resolution: str | None = None  # ToAPIs only; EvoLink has no such field
 
 
 def validate_create(body: object, *, allow_loopback_callbacks: bool = False) -> CreateRequest:
