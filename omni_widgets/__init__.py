@@ -15,6 +15,7 @@ from .core.client import AsyncOmniClient, OmniClient
 from .core.errors import (
     APIError,
     AuthenticationError,
+    ContentPolicyError,
     DownloadError,
     InsufficientQuotaError,
     InvalidRequestError,
@@ -39,6 +40,8 @@ from .core.result import Result
 from .core.resume import ResumeOutcome
 from .core.retry import RetryNotice
 from .core.task import Task, TaskError
+from .gateways import GATEWAYS, Gateway, get_gateway
+from .gateways.json_input import from_json
 
 if TYPE_CHECKING:
     from .magics.magics import load_ipython_extension, unload_ipython_extension
@@ -71,10 +74,13 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "GATEWAYS",
     "APIError",
     "AsyncOmniClient",
     "AuthenticationError",
+    "ContentPolicyError",
     "DownloadError",
+    "Gateway",
     "ImageToVideo",
     "InsufficientQuotaError",
     "InvalidRequestError",
@@ -107,6 +113,8 @@ __all__ = [
     "VideoEdit",
     "WaitTimeoutError",
     "__version__",
+    "from_json",
+    "get_gateway",
     "load_ipython_extension",
     "panel",
     "unload_ipython_extension",

@@ -10,7 +10,8 @@ from .download import DEFAULT_OUTPUT_DIR
 from .errors import MissingAPIKeyError
 
 DEFAULT_BASE_URL = "https://api.evolink.ai"
-KEY_VARIABLES = ("OMNI_API_KEY", "EVOLINK_API_KEY")
+KEY_VARIABLE = "OMNI_API_KEY"
+KEY_VARIABLES = (KEY_VARIABLE, "EVOLINK_API_KEY")
 BASE_URL_VARIABLE = "OMNI_BASE_URL"
 LEDGER_VARIABLE = "OMNI_LEDGER"
 LEDGER_FILE = "omni-tasks.sqlite3"
@@ -56,14 +57,20 @@ class Settings:
 
 
 def resolve(
-    api_key: str | None = None, base_url: str | None = None, ledger: LedgerChoice = None
+    api_key: str | None = None,
+    base_url: str | None = None,
+    ledger: LedgerChoice = None,
+    *,
+    key_variables: tuple[str, ...] = KEY_VARIABLES,
+    default_base_url: str = DEFAULT_BASE_URL,
 ) -> Settings:
-    """Apply the precedence: argument, then OMNI_*, then EVOLINK_API_KEY, then the default."""
+    """Apply the precedence: argument, then OMNI_*, then the gateway's own key variable
+    (EVOLINK_API_KEY, TOAPIS_API_KEY), then the gateway's default base URL."""
     key, key_source = None, "none"
     if api_key:
         key, key_source = api_key, "argument"
     else:
-        for name in KEY_VARIABLES:
+        for name in key_variables:
             if os.environ.get(name, "").strip():
                 key, key_source = os.environ[name].strip(), name
                 break
@@ -72,7 +79,7 @@ def resolve(
     elif os.environ.get(BASE_URL_VARIABLE, "").strip():
         url, url_source = os.environ[BASE_URL_VARIABLE].strip(), BASE_URL_VARIABLE
     else:
-        url, url_source = DEFAULT_BASE_URL, "default"
+        url, url_source = default_base_url, "default"
     ledger_path, ledger_source = resolve_ledger(ledger)
     return Settings(
         Secret(key) if key else None,
