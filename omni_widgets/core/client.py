@@ -45,7 +45,7 @@ from .responses import protect_key
 from .result import Result
 from .resume import NO_ID_ADVICE, ResumeOutcome, plan_resume, resume_op
 from .retry import RetryPolicy
-from .settings import KEY_VARIABLE, Settings, resolve
+from .settings import Settings, settings_for
 from .task import Task
 
 logger = logging.getLogger("omni_widgets")
@@ -73,13 +73,7 @@ class _BaseClient:
     ) -> None:
         self.gateway: Gateway = get_gateway(gateway)
         given, choice = (ledger, None) if isinstance(ledger, Ledger) else (None, ledger)
-        self._settings: Settings = resolve(
-            api_key,
-            base_url,
-            choice,
-            key_variables=(KEY_VARIABLE, *self.gateway.key_env),
-            default_base_url=self.gateway.default_base_url,
-        )
+        self._settings: Settings = settings_for(self.gateway, api_key, base_url, choice)
         if given is not None:
             self._settings = dataclasses.replace(
                 self._settings, ledger=given.path, ledger_source="argument"

@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .download import DEFAULT_OUTPUT_DIR
 from .errors import MissingAPIKeyError
+
+if TYPE_CHECKING:
+    from .gateway import Gateway
 
 DEFAULT_BASE_URL = "https://api.evolink.ai"
 KEY_VARIABLE = "OMNI_API_KEY"
@@ -88,6 +92,22 @@ def resolve(
         url_source,
         ledger_path,
         ledger_source,
+    )
+
+
+def settings_for(
+    gateway: Gateway,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    ledger: LedgerChoice = None,
+) -> Settings:
+    """:func:`resolve` for one gateway: OMNI_API_KEY, then its own key variable; its base URL."""
+    return resolve(
+        api_key,
+        base_url,
+        ledger,
+        key_variables=(KEY_VARIABLE, *gateway.key_env),
+        default_base_url=gateway.default_base_url,
     )
 
 

@@ -76,6 +76,20 @@ def parse_json(
     return _build(form, chosen), chosen
 
 
+def read_json(
+    data: str | bytes | Mapping[str, Any],
+) -> tuple[type[Request], dict[str, Any], str]:
+    """The request class, its keyword arguments as written and the gateway the JSON is written
+    for, without checking values (for filling a form); ValidationError if its shape is wrong."""
+    body = _loaded(data)
+    guide_form = "mode" in body or "input" in body
+    form = _guide(body) if guide_form else _flat(body)
+    if form.cls is None or form.problems:
+        raise ValidationError("JSON", form.problems)
+    toapis = guide_form or body.get("model") in TOAPIS_MODELS
+    return form.cls, dict(form.kwargs), "toapis" if toapis else "evolink"
+
+
 class _Form:
     """A request class and its keyword arguments, each with the JSON path it came from."""
 
