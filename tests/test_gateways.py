@@ -303,3 +303,28 @@ def test_the_async_client_speaks_each_gateway(name: str) -> None:
     task = asyncio.run(c.submit(TextToVideo("a kite", duration=6)))
     assert c.gateway is gateway and task.id == task_id
     assert str(script.sent[0].url) == BASE + gateway.create_path
+
+
+# --- the ledger: each task's gateway -------------------------------------------------------
+
+
+def test_the_ledger_keeps_each_tasks_gateway_and_resumes_only_its_own(tmp_path: Any) -> None:
+    from _mock import created
+
+    from omni_widgets.magics.report import ledger_table
+
+    ledger = tmp_path / "ledger.sqlite3"
+    evolink = client(Script(posts=[created()]), ledger=ledger)
+    toapis = client(Script(posts=[toapis_created()]), gateway="toapis", ledger=ledger)
+    evolink.submit(TextToVideo("a kite", duration=6))
+    toapis.submit(TextToVideo("a kite", duration=6))
+    records = toapis.history()
+    assert {(r.gateway, r.task_id) for r in records} == {
+        ("evolink", "task-unified-1-abc"),
+        ("toapis", TID),
+    }
+    assert [r.task_id for r in toapis.resumable()[0]] == [TID]
+    assert [r.task_id for r in evolink.resumable()[0]] == ["task-unified-1-abc"]
+    table = ledger_table(records).splitlines()
+    assert "GATEWAY" in table[0]
+    assert any(TID in line and "toapis" in line for line in table)
