@@ -97,7 +97,7 @@ def test_gateway_limits_name_json_paths_too() -> None:
     with pytest.raises(ValidationError) as exc:
         from_json(guide("r2v", image_urls=URLS[:2], resolution="1080p", aspect_ratio="9:16"))
     text = str(exc.value)
-    assert "input.image_urls: 2 images given; allowed: 3 images on toapis" in text
+    assert "input.image_urls: 2 images given; allowed: 3 images (1 image is image-to-video" in text
     assert "input.resolution: with 9:16; allowed: 1080p only with 16:9 on toapis" in text
 
 

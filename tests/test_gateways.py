@@ -113,8 +113,11 @@ REFUSED_ON_TOAPIS = [
         "resolution: with 9:16; allowed: 1080p only with 16:9 on toapis",
     ),
     (TextToVideo("a kite", duration=6, resolution="4K"), "'720P' or '1080p' on toapis"),
-    (ReferenceToVideo("a kite", URLS[:2], duration=6), "2 images given; allowed: 3 images on"),
-    (ReferenceToVideo("a kite", URLS[:1], duration=6), "1 images given; allowed: 3 images on"),
+    (
+        ReferenceToVideo("a kite", URLS[:2], duration=6),
+        "2 images given; allowed: 3 images (1 image is image-to-video; 2 are refused) on toapis",
+    ),
+    (ReferenceToVideo("a kite", URLS[:1], duration=6), "1 image given; allowed: 3 images"),
     (
         TextToVideo("a kite", duration=6, callback_url="https://hooks.example.com/x"),
         "callback_url: 'https://hooks.example.com/x' is not accepted; allowed: not offered",

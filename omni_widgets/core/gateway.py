@@ -75,6 +75,7 @@ class Limits:
     resolutions: tuple[str, ...] = ()
     resolution_aspects: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     reference_images: tuple[int, ...] = (1, 2, 3, 4, 5, 6)
+    reference_note: str = ""  # why other counts are refused, for the message
     urls_only: bool = False
     callback_url: bool = True
     video_edit: bool = True
@@ -217,11 +218,13 @@ def limit_problems(gateway: Gateway, request: Request) -> list[Problem]:
     if isinstance(request, ReferenceToVideo):
         images = request.images
         if len(images) not in limits.reference_images:
+            note = f" ({limits.reference_note})" if limits.reference_note else ""
+            count = len(images)
             refuse(
                 "images",
                 list(images),
-                f"{_either([str(n) for n in limits.reference_images])} images",
-                f"{len(images)} images given",
+                f"{_either([str(n) for n in limits.reference_images])} images{note}",
+                f"{count} image{'' if count == 1 else 's'} given",
             )
     elif isinstance(request, ImageToVideo):
         images = (request.image,)

@@ -48,6 +48,7 @@ LIMITS = Limits(
     resolutions=("720P", "1080p"),
     resolution_aspects={"1080p": ("16:9",)},
     reference_images=(3,),
+    reference_note="1 image is image-to-video; 2 are refused",
     urls_only=True,
     callback_url=False,
 )
