@@ -122,3 +122,13 @@ def test_json_and_shape_options_do_not_mix(ip: InteractiveShell, script: Script)
 def test_a_prompt_cell_is_still_a_prompt(ip: InteractiveShell, script: Script) -> None:
     ip.run_cell_magic("omni", "--gateway toapis", "{{a kite}}\nover the sea")
     assert sent(script)["prompt"] == "{a kite}\nover the sea"
+
+
+def test_panel_subcommand_opens_on_the_chosen_gateway(
+    ip: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[dict[str, Any]] = []
+    monkeypatch.setattr("omni_widgets.notebook.panel.panel", lambda **kw: opened.append(kw))
+    ip.run_line_magic("omni", "panel --gateway toapis")
+    ip.run_line_magic("omni", "panel")
+    assert opened == [{"gateway": "toapis"}, {}]

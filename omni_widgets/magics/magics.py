@@ -544,7 +544,8 @@ class OmniMagics(Magics):
     def _do_panel(self, words: list[str], args: argparse.Namespace) -> None:
         from ..notebook.panel import panel
 
-        panel()  # displays itself (and returns the Panel, which a magic need not echo)
+        # Displays itself (and returns the Panel, which a magic need not echo).
+        panel() if args.gateway is None else panel(gateway=args.gateway)
 
     def _do_status(self, words: list[str], args: argparse.Namespace) -> None:
         if not words:
