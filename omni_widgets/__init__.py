@@ -16,6 +16,7 @@ from .core.code import copy_as_code
 from .core.errors import (
     APIError,
     AuthenticationError,
+    ContentPolicyError,
     DownloadError,
     InsufficientQuotaError,
     InvalidRequestError,
@@ -42,6 +43,8 @@ from .core.results import results
 from .core.resume import ResumeOutcome
 from .core.retry import RetryNotice
 from .core.task import Task, TaskError
+from .gateways import GATEWAYS, Gateway, get_gateway
+from .gateways.json_input import from_json
 
 if TYPE_CHECKING:
     from .magics.magics import load_ipython_extension, unload_ipython_extension
@@ -77,11 +80,14 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "GATEWAYS",
     "APIError",
     "AsyncOmniClient",
     "AuthenticationError",
+    "ContentPolicyError",
     "DownloadError",
     "Gallery",
+    "Gateway",
     "ImageToVideo",
     "InsufficientQuotaError",
     "InvalidRequestError",
@@ -115,7 +121,9 @@ __all__ = [
     "WaitTimeoutError",
     "__version__",
     "copy_as_code",
+    "from_json",
     "gallery",
+    "get_gateway",
     "load_ipython_extension",
     "panel",
     "report",

@@ -25,7 +25,8 @@ from .errors import (
     TaskFailedError,
     URLExpiredError,
 )
-from .ledger import EVOLINK, Ledger, LedgerRecord
+from .gateway import Gateway, get_gateway
+from .ledger import Ledger, LedgerRecord
 from .progress import default_reporter
 from .protocol import (
     Context,
@@ -44,7 +45,7 @@ from .responses import protect_key
 from .result import Result
 from .resume import NO_ID_ADVICE, ResumeOutcome, plan_resume, resume_op
 from .retry import RetryPolicy
-from .settings import Settings, resolve
+from .settings import Settings, settings_for
 from .task import Task
 
 logger = logging.getLogger("omni_widgets")
@@ -66,11 +67,13 @@ class _BaseClient:
         *,
         timeout: float = 30.0,
         max_retries: int = 5,
-        poll_interval: float = 3.0,
+        poll_interval: float | None = None,
         ledger: LedgerChoice = None,
+        gateway: str | Gateway | None = None,
     ) -> None:
+        self.gateway: Gateway = get_gateway(gateway)
         given, choice = (ledger, None) if isinstance(ledger, Ledger) else (None, ledger)
-        self._settings: Settings = resolve(api_key, base_url, choice)
+        self._settings: Settings = settings_for(self.gateway, api_key, base_url, choice)
         if given is not None:
             self._settings = dataclasses.replace(
                 self._settings, ledger=given.path, ledger_source="argument"
@@ -83,7 +86,7 @@ class _BaseClient:
             protect_key(self._settings.api_key.reveal())
         self.timeout = timeout
         self.max_retries = max_retries
-        self.poll_interval = poll_interval
+        self.poll_interval = self.gateway.poll_every_s if poll_interval is None else poll_interval
         self._policy = RetryPolicy(max_retries)
         self._clock: Callable[[], float] = time.monotonic
         self._history: dict[str, Task] = {}
@@ -133,7 +136,7 @@ class _BaseClient:
         return httpx.Request(method, self.base_url + path, headers=headers, **kwargs)
 
     def _context(self) -> Context:
-        return Context(self._build, self._policy, self.poll_interval, self._clock)
+        return Context(self._build, self._policy, self.poll_interval, self._clock, self.gateway)
 
     def _note(self, item: Any) -> None:
         if isinstance(item, Task):
@@ -170,7 +173,7 @@ class _BaseClient:
         self._ledger_seen[task.id] = seen
         self._record(
             f"task {task.id}",
-            lambda ledger: ledger.record_task(self.base_url, task, gateway=EVOLINK),
+            lambda ledger: ledger.record_task(self.base_url, task, gateway=self.gateway.name),
         )
 
     def _record_status(self, task_id: str, status: str, error: str | None) -> None:
@@ -178,7 +181,7 @@ class _BaseClient:
         self._record(
             f"task {task_id} as {status}",
             lambda ledger: ledger.record_status(
-                self.base_url, task_id, status, error, gateway=EVOLINK
+                self.base_url, task_id, status, error, gateway=self.gateway.name
             ),
         )
 
@@ -203,7 +206,9 @@ class _BaseClient:
         self._settings.require_key()  # nothing to record when nothing can be sent
         row = self._record(
             "a new task",
-            lambda ledger: ledger.record_submitting(self.base_url, request, gateway=EVOLINK),
+            lambda ledger: ledger.record_submitting(
+                self.base_url, request, gateway=self.gateway.name
+            ),
         )
         try:
             task = yield from submit_op(self._context(), request)
@@ -253,7 +258,9 @@ class _BaseClient:
             self._ledger_seen[task.id] = ("saved", path)
             self._record(
                 f"the video of task {task.id}",
-                lambda ledger: ledger.record_saved(self.base_url, task, path, gateway=EVOLINK),
+                lambda ledger: ledger.record_saved(
+                    self.base_url, task, path, gateway=self.gateway.name
+                ),
             )
         return path
 
@@ -273,7 +280,8 @@ class _BaseClient:
             "nothing (reading unfinished tasks failed)",
             lambda ledger: ledger.records(base_url=self.base_url, unfinished=True),
         )
-        plan = plan_resume(records or [], time.time())
+        mine = [r for r in records or [] if r.gateway == self.gateway.name]
+        plan = plan_resume(mine, time.time())
         for row_id in plan.stale_rows:
             self._record("a lost create as unknown", _mark_unknown(row_id))
         for outcome in plan.settled:
@@ -296,7 +304,10 @@ class _BaseClient:
 
     def __repr__(self) -> str:
         key = "set" if self._settings.api_key else "missing"
-        return f"{type(self).__name__}(base_url={self.base_url!r}, api_key=<{key}>)"
+        return (
+            f"{type(self).__name__}(base_url={self.base_url!r}, api_key=<{key}>, "
+            f"gateway={self.gateway.name!r})"
+        )
 
 
 def _mark_unknown(row_id: int) -> Callable[[Ledger], None]:
@@ -331,9 +342,10 @@ class OmniClient(_BaseClient):
         *,
         timeout: float = 30.0,
         max_retries: int = 5,
-        poll_interval: float = 3.0,
+        poll_interval: float | None = None,
         transport: httpx.BaseTransport | None = None,
         ledger: LedgerChoice = None,
+        gateway: str | Gateway | None = None,
     ) -> None:
         super().__init__(
             api_key,
@@ -342,6 +354,7 @@ class OmniClient(_BaseClient):
             max_retries=max_retries,
             poll_interval=poll_interval,
             ledger=ledger,
+            gateway=gateway,
         )
         self._http = httpx.Client(timeout=timeout, transport=transport)
         self._sleep: Callable[[float], None] = time.sleep
@@ -450,9 +463,10 @@ class AsyncOmniClient(_BaseClient):
         *,
         timeout: float = 30.0,
         max_retries: int = 5,
-        poll_interval: float = 3.0,
+        poll_interval: float | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         ledger: LedgerChoice = None,
+        gateway: str | Gateway | None = None,
     ) -> None:
         super().__init__(
             api_key,
@@ -461,6 +475,7 @@ class AsyncOmniClient(_BaseClient):
             max_retries=max_retries,
             poll_interval=poll_interval,
             ledger=ledger,
+            gateway=gateway,
         )
         self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
         self._sleep: Callable[[float], Any] = asyncio.sleep

@@ -138,6 +138,12 @@ class InsufficientQuotaError(APIError):
     advice = "top up at https://evolink.ai/dashboard/billing"
 
 
+class ContentPolicyError(InvalidRequestError):
+    """422: the service refused the request for its content; never retried: change it first."""
+
+    advice = "change the prompt or images (no real faces, logos or unsafe content), then resubmit"
+
+
 class PermissionDeniedError(APIError):
     """403: the key may not use this model or see this task."""
 

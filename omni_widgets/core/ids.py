@@ -19,6 +19,8 @@ EVOLINK_TASK_ID = re.compile(r"task-unified-[0-9]{1,20}-[A-Za-z0-9]{1,64}")
 EVOLINK_TASK_ID_SHAPE = "task-unified-<digits>-<letters and digits>"
 TASK_ID = EVOLINK_TASK_ID
 TASK_ID_SHAPE = EVOLINK_TASK_ID_SHAPE
+# Every registered gateway's id pattern (core/gateway.py adds them): ids kept as file names.
+KNOWN_TASK_IDS: list[re.Pattern[str]] = [EVOLINK_TASK_ID]
 
 MAX_STEM = 120
 _SAFE_CHARS = re.compile(r"[^A-Za-z0-9_-]")
@@ -64,7 +66,7 @@ def file_stem(task_id: str) -> str:
     A well-formed id is used as it is; anything else keeps its safe characters and gets a short
     hash of the original, so two different ids never share a file.
     """
-    if is_task_id(task_id) and len(task_id) <= MAX_STEM:
+    if len(task_id) <= MAX_STEM and any(is_task_id(task_id, p) for p in KNOWN_TASK_IDS):
         return task_id
     digest = hashlib.sha256(task_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
     cleaned = _SAFE_CHARS.sub("_", task_id)[: MAX_STEM - 17].lstrip("-_")

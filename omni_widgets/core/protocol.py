@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,6 +18,7 @@ import httpx
 
 from .download import IncompleteDownload, VideoSink, saved_problem, target_path, url_age
 from .errors import (
+    APIError,
     DownloadError,
     OmniConnectionError,
     OutcomeUnknownError,
@@ -27,7 +28,8 @@ from .errors import (
     URLExpiredError,
     WaitTimeoutError,
 )
-from .ids import TASK_ID_SHAPE, check_task_id, find_task_id, is_task_id, url_segment
+from .gateway import DEFAULT_GATEWAY, Gateway, get_gateway
+from .ids import check_task_id, find_task_id, is_task_id
 from .requests import Request
 from .responses import MalformedBody, api_error, json_body, redact
 from .retry import NOT_SENT, RetryNotice, RetryPolicy, describe_failure
@@ -76,6 +78,11 @@ class Context:
     policy: RetryPolicy
     poll_interval: float
     clock: Callable[[], float]
+    gateway: Gateway = field(default_factory=lambda: get_gateway(DEFAULT_GATEWAY))
+
+    def check_id(self, task_id: object) -> str:
+        """The id if it has this gateway's shape, else ValidationError (nothing is sent)."""
+        return check_task_id(task_id, self.gateway.task_id, self.gateway.task_id_shape)
 
 
 def send_op(
@@ -103,11 +110,13 @@ def send_op(
             expired = sink is not None and response.status_code in EXPIRED_STATUSES
             if response.status_code < 400 or expired:
                 return response
-            delay = ctx.policy.after_status(response, retries, create)
+            rule = ctx.gateway.error_rule(response.status_code)
+            allowed = rule.retry == "always" or (rule.retry == "reads" and not create)
+            delay = ctx.policy.after_status(response, retries, create) if allowed else None
             if delay is None:
                 if create and response.status_code >= 500:
-                    raise _unknown_after_5xx(request, response) from None
-                raise api_error(response, task_id)
+                    raise _unknown_after_5xx(ctx, request, response) from None
+                raise api_error(response, task_id, _classes(ctx))
             failure = response
         retries += 1
         notice = RetryNotice(
@@ -119,18 +128,24 @@ def send_op(
 
 
 def submit_op(ctx: Context, request: Request) -> Op[Task]:
-    """Create a task. Never sent twice unless the service provably did not receive it."""
-    http_request = ctx.build("POST", "/v1/videos/generations", json=request.to_payload())
+    """Create a task. Never sent twice unless the service provably did not receive it.
+
+    The request is checked against the gateway's limits first: a refusal sends nothing.
+    """
+    gateway = ctx.gateway
+    gateway.check(request)
+    http_request = ctx.build("POST", gateway.create_path, json=gateway.body(request))
     response = yield from send_op(ctx, http_request, create=True)
     try:
-        task = Task.from_json(json_body(response), request=request)
-        if not is_task_id(task.id):
-            raise ValueError(f"the task id {task.id[:80]!r} is not of the form {TASK_ID_SHAPE}")
+        task = gateway.parse_task(json_body(response), request)
+        if not is_task_id(task.id, gateway.task_id):
+            shape = gateway.task_id_shape
+            raise ValueError(f"the task id {task.id[:80]!r} is not of the form {shape}")
     except (MalformedBody, ValueError) as exc:
         raise OutcomeUnknownError(
             f"the service accepted the {request.model} request (HTTP {response.status_code}) but "
             f"its answer was unreadable ({exc})",
-            _found_id(response),
+            _found_id(ctx, response),
         ) from None
     logger.info("created task %s (%s)", task.id, task.model)
     return task
@@ -138,12 +153,12 @@ def submit_op(ctx: Context, request: Request) -> Op[Task]:
 
 def get_op(ctx: Context, task_id: str) -> Op[Task]:
     """Fetch a task's current state, retrying transient failures. A bad id sends nothing."""
-    check_task_id(task_id)
-    request = ctx.build("GET", f"/v1/tasks/{url_segment(task_id)}")
+    ctx.check_id(task_id)
+    request = ctx.build("GET", ctx.gateway.path_of(task_id))
     for attempt in range(ctx.policy.max_retries + 1):
         response = yield from send_op(ctx, request, task_id=task_id)
         try:
-            task = Task.from_json(json_body(response))
+            task = ctx.gateway.parse_task(json_body(response), None)
             if task.id != task_id:
                 raise ValueError(f"it is about another task, {task.id[:80]!r}")
             return task
@@ -159,15 +174,21 @@ def get_op(ctx: Context, task_id: str) -> Op[Task]:
 def wait_op(ctx: Context, task: Task, timeout: float | None, *, poll_now: bool) -> Op[Task]:
     """Poll until the task ends; emit each change; raise on failure, cancellation or timeout.
 
-    The first poll waits about half the estimated time; later ones every ``poll_interval``
-    seconds (never more often than once a second). A poll that keeps failing transiently is
+    The first poll waits about half the estimated time (without one: the gateway's advice, at
+    most ``poll_interval``); later ones every ``poll_interval`` seconds (never more often than
+    once a second). A poll that keeps failing transiently is
     reported and tried again later: it never ends the wait.
     """
-    check_task_id(task.id)
+    ctx.check_id(task.id)
     start = ctx.clock()
     deadline = None if timeout is None else start + timeout
     interval = max(MIN_POLL_S, ctx.poll_interval)
-    delay = 0.0 if poll_now or task.is_terminal else max(MIN_POLL_S, (task.estimated_time or 0) / 2)
+    first = (
+        task.estimated_time / 2
+        if task.estimated_time
+        else min(ctx.gateway.first_poll_s or 0.0, interval)
+    )
+    delay = 0.0 if poll_now or task.is_terminal else max(MIN_POLL_S, first)
     while not task.is_terminal:
         if deadline is not None:
             remaining = deadline - ctx.clock()
@@ -198,7 +219,7 @@ def download_op(ctx: Context, task: Task, dest: str | os.PathLike[str] | None) -
     A body that is not the whole video (cut short, a proxy's page) is never moved into place; it
     is downloaded again a few times, then DownloadError names the task.
     """
-    check_task_id(task.id)
+    ctx.check_id(task.id)
     target = target_path(task, dest)
     problem = saved_problem(task.id, target) if target.exists() else None
     if target.exists() and problem is None:
@@ -241,18 +262,25 @@ def download_op(ctx: Context, task: Task, dest: str | os.PathLike[str] | None) -
     raise DownloadError(task.id, f"{problem} (tried {DOWNLOAD_ATTEMPTS} times)")
 
 
-def _found_id(response: httpx.Response) -> str | None:
+def _found_id(ctx: Context, response: httpx.Response) -> str | None:
     """A task id the answer mentions, even if the answer is otherwise unreadable."""
-    return find_task_id(response.content[:100_000])
+    return find_task_id(response.content[:100_000], ctx.gateway.task_id)
 
 
-def _unknown_after_5xx(request: httpx.Request, response: httpx.Response) -> OutcomeUnknownError:
-    error = api_error(response)
+def _classes(ctx: Context) -> Callable[[int], type[APIError]]:
+    """The gateway's error table as a status -> exception class function."""
+    return lambda status: ctx.gateway.error_rule(status).error
+
+
+def _unknown_after_5xx(
+    ctx: Context, request: httpx.Request, response: httpx.Response
+) -> OutcomeUnknownError:
+    error = api_error(response, None, _classes(ctx))
     what = f"{request.method} {request.url.copy_with(query=None)}"
     return OutcomeUnknownError(
         f"{what} answered HTTP {response.status_code} ({error.message.strip() or 'no message'}); "
         "the service may have created the task before failing",
-        _found_id(response),
+        _found_id(ctx, response),
     )
 
 

@@ -101,6 +101,8 @@ class _Timed(Request):
     duration: Duration = DEFAULT_DURATION
     aspect_ratio: str = DEFAULT_ASPECT_RATIO
     callback_url: str | None = None
+    #: The output resolution, on gateways that have one (ToAPIs: 720P, or 1080p with 16:9).
+    resolution: str | None = None
 
     def _common_payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {
@@ -111,10 +113,17 @@ class _Timed(Request):
         }
         if self.callback_url is not None:
             payload["callback_url"] = self.callback_url
+        if self.resolution is not None:
+            payload["resolution"] = self.resolution
         return payload
 
     def _set_common(
-        self, prompt: Any, duration: Any, aspect_ratio: Any, callback_url: Any
+        self,
+        prompt: Any,
+        duration: Any,
+        aspect_ratio: Any,
+        callback_url: Any,
+        resolution: Any = None,
     ) -> list[Problem]:
         """Store the shared fields (numbers as plain ints) and return their problems."""
         seconds, duration_problems = _checked_duration(duration)
@@ -124,12 +133,14 @@ class _Timed(Request):
             duration=seconds,
             aspect_ratio=aspect_ratio,
             callback_url=_plain(callback_url),
+            resolution=_plain(resolution),
         )
         return [
             *_prompt_problems(prompt),
             *duration_problems,
             *_aspect_problems(aspect_ratio),
             *_callback_problems(callback_url),
+            *_resolution_problems(resolution),
         ]
 
 
@@ -146,8 +157,9 @@ class TextToVideo(_Timed):
         duration: Duration = DEFAULT_DURATION,
         aspect_ratio: str = DEFAULT_ASPECT_RATIO,
         callback_url: str | None = None,
+        resolution: str | None = None,
     ) -> None:
-        self._validate(self._set_common(prompt, duration, aspect_ratio, callback_url))
+        self._validate(self._set_common(prompt, duration, aspect_ratio, callback_url, resolution))
 
     def to_payload(self) -> dict[str, Any]:
         return self._common_payload()
@@ -170,8 +182,9 @@ class ImageToVideo(_Timed):
         duration: Duration = DEFAULT_DURATION,
         aspect_ratio: str = DEFAULT_ASPECT_RATIO,
         callback_url: str | None = None,
+        resolution: str | None = None,
     ) -> None:
-        problems = self._set_common(prompt, duration, aspect_ratio, callback_url)
+        problems = self._set_common(prompt, duration, aspect_ratio, callback_url, resolution)
         if isinstance(image, (list, tuple)):
             problems.append(
                 Problem("image", image, "exactly 1 image", f"{len(image)} images given")
@@ -202,8 +215,9 @@ class ReferenceToVideo(_Timed):
         duration: Duration = DEFAULT_DURATION,
         aspect_ratio: str = DEFAULT_ASPECT_RATIO,
         callback_url: str | None = None,
+        resolution: str | None = None,
     ) -> None:
-        problems = self._set_common(prompt, duration, aspect_ratio, callback_url)
+        problems = self._set_common(prompt, duration, aspect_ratio, callback_url, resolution)
         given = _image_list(images, problems)
         allowed = f"1 to {MAX_REFERENCES} images"
         if given is not None and not 1 <= len(given) <= MAX_REFERENCES:
@@ -356,6 +370,15 @@ def _aspect_problems(aspect_ratio: Any) -> list[Problem]:
     else:
         wrong = f"{type_name(aspect_ratio)}, not text"
     return [Problem("aspect_ratio", aspect_ratio, ASPECT_ALLOWED, wrong)]
+
+
+def _resolution_problems(resolution: Any) -> list[Problem]:
+    """Only the type here: which resolutions exist is the gateway's limit."""
+    if resolution is None or (isinstance(resolution, str) and resolution.strip()):
+        return []
+    wrong = "empty" if isinstance(resolution, str) else f"{type_name(resolution)}, not text"
+    allowed = "a resolution such as '720P' (on gateways that have one), or None"
+    return [Problem("resolution", resolution, allowed, wrong)]
 
 
 def _callback_problems(url: Any) -> list[Problem]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -56,8 +57,15 @@ def json_body(response: httpx.Response) -> dict[str, Any]:
     return scrubbed
 
 
-def api_error(response: httpx.Response, task_id: str | None = None) -> APIError:
-    """The exception for an HTTP error answer; integer and string error codes both work."""
+def api_error(
+    response: httpx.Response,
+    task_id: str | None = None,
+    classes: Callable[[int], type[APIError]] | None = None,
+) -> APIError:
+    """The exception for an HTTP error answer; integer and string error codes both work.
+
+    ``classes`` is the gateway's error table (status -> exception class), if it has its own.
+    """
     status = response.status_code
     code: str | None = None
     kind: str | None = None
@@ -74,7 +82,11 @@ def api_error(response: httpx.Response, task_id: str | None = None) -> APIError:
         message = error
     if not message:
         message = redact(response.reason_phrase, response) or _snippet(response)
-    cls = _BY_STATUS.get(status, ServerError if status >= 500 else APIError)
+    cls = (
+        classes(status)
+        if classes is not None
+        else _BY_STATUS.get(status, ServerError if status >= 500 else APIError)
+    )
     return cls(status, code, message, kind, task_id)
 
 

@@ -5,12 +5,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .download import DEFAULT_OUTPUT_DIR
 from .errors import MissingAPIKeyError
 
+if TYPE_CHECKING:
+    from .gateway import Gateway
+
 DEFAULT_BASE_URL = "https://api.evolink.ai"
-KEY_VARIABLES = ("OMNI_API_KEY", "EVOLINK_API_KEY")
+KEY_VARIABLE = "OMNI_API_KEY"
+KEY_VARIABLES = (KEY_VARIABLE, "EVOLINK_API_KEY")
 BASE_URL_VARIABLE = "OMNI_BASE_URL"
 LEDGER_VARIABLE = "OMNI_LEDGER"
 LEDGER_FILE = "omni-tasks.sqlite3"
@@ -56,14 +61,20 @@ class Settings:
 
 
 def resolve(
-    api_key: str | None = None, base_url: str | None = None, ledger: LedgerChoice = None
+    api_key: str | None = None,
+    base_url: str | None = None,
+    ledger: LedgerChoice = None,
+    *,
+    key_variables: tuple[str, ...] = KEY_VARIABLES,
+    default_base_url: str = DEFAULT_BASE_URL,
 ) -> Settings:
-    """Apply the precedence: argument, then OMNI_*, then EVOLINK_API_KEY, then the default."""
+    """Apply the precedence: argument, then OMNI_*, then the gateway's own key variable
+    (EVOLINK_API_KEY, TOAPIS_API_KEY), then the gateway's default base URL."""
     key, key_source = None, "none"
     if api_key:
         key, key_source = api_key, "argument"
     else:
-        for name in KEY_VARIABLES:
+        for name in key_variables:
             if os.environ.get(name, "").strip():
                 key, key_source = os.environ[name].strip(), name
                 break
@@ -72,7 +83,7 @@ def resolve(
     elif os.environ.get(BASE_URL_VARIABLE, "").strip():
         url, url_source = os.environ[BASE_URL_VARIABLE].strip(), BASE_URL_VARIABLE
     else:
-        url, url_source = DEFAULT_BASE_URL, "default"
+        url, url_source = default_base_url, "default"
     ledger_path, ledger_source = resolve_ledger(ledger)
     return Settings(
         Secret(key) if key else None,
@@ -81,6 +92,22 @@ def resolve(
         url_source,
         ledger_path,
         ledger_source,
+    )
+
+
+def settings_for(
+    gateway: Gateway,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    ledger: LedgerChoice = None,
+) -> Settings:
+    """:func:`resolve` for one gateway: OMNI_API_KEY, then its own key variable; its base URL."""
+    return resolve(
+        api_key,
+        base_url,
+        ledger,
+        key_variables=(KEY_VARIABLE, *gateway.key_env),
+        default_base_url=gateway.default_base_url,
     )
 
 

@@ -64,6 +64,8 @@ class Task:
     raw: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     request: Request | None = field(default=None, compare=False)
     completed_at: float | None = field(default=None, compare=False)
+    #: Unix time the service says the video URL stops answering (ToAPIs' ``expires_at``).
+    expires_at: float | None = field(default=None, compare=False)
 
     @property
     def is_terminal(self) -> bool:
@@ -72,7 +74,10 @@ class Task:
 
     @property
     def url_expires_at(self) -> float | None:
-        """Unix time after which the video URL stops answering (24 h after completion)."""
+        """Unix time after which the video URL stops answering: the service's ``expires_at``
+        when it gives one, else 24 h after completion."""
+        if self.expires_at is not None:
+            return self.expires_at
         start = self.completed_at or self.created
         return None if start is None else start + URL_LIFETIME_S
 
@@ -122,6 +127,7 @@ class Task:
             else self.credits_reserved,
             request=newer.request or self.request,
             completed_at=self.completed_at or newer.completed_at,
+            expires_at=newer.expires_at if newer.expires_at is not None else self.expires_at,
         )
 
     def __repr__(self) -> str:

@@ -13,10 +13,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import json
 import sqlite3
 import sys
 from collections import ChainMap
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any, TypeVar, cast
 
 from IPython.core.error import UsageError
@@ -34,11 +36,13 @@ from traitlets.config import Config
 
 from ..core.defaults import DEFAULT_ASPECT_RATIO, DEFAULT_DURATION
 from ..core.errors import OmniError, ValidationError
+from ..core.gateway import GATEWAYS, Gateway, get_gateway
 from ..core.ledger import Ledger, LedgerRecord
 from ..core.requests import ASPECT_RATIOS, MAX_REFERENCES
 from ..core.result import Result
-from ..core.settings import resolve, resolve_ledger
+from ..core.settings import resolve_ledger, settings_for
 from ..core.task import Task
+from ..gateways.json_input import parse_json
 from ..notebook.card import show_card
 from ..notebook.connection import (
     Connection,
@@ -101,13 +105,16 @@ class _Sub:
 
 
 SUBCOMMANDS: dict[str, _Sub] = {
-    "panel": _Sub(0, 0, usage="%omni panel"),
+    "panel": _Sub(0, 0, ("gateway",), usage="%omni panel [--gateway NAME]"),
     "gallery": _Sub(0, 0, usage="%omni gallery"),
-    "status": _Sub(0, 1, usage="%omni status [ID]"),
+    "status": _Sub(0, 1, ("gateway",), usage="%omni status [ID] [--gateway NAME]"),
     "list": _Sub(0, 0, LIST_OPTIONS, "%omni list [--unfinished] [--failed] [--today]"),
-    "wait": _Sub(1, 1, ("out", "name"), "%omni wait ID [--out DIR] [-o NAME]"),
+    "wait": _Sub(1, 1, ("out", "name", "gateway"), "%omni wait ID [--out DIR] [-o NAME]"),
     "resume": _Sub(
-        0, 1, ("out", "name", "wait"), "%omni resume [ID] [--wait] [--out DIR] [-o NAME]"
+        0,
+        1,
+        ("out", "name", "wait", "gateway"),
+        "%omni resume [ID] [--wait] [--out DIR] [-o NAME]",
     ),
     "config": _Sub(0, 0, usage="%omni config"),
     "sandbox": _Sub(1, 1, usage="%omni sandbox start|stop"),
@@ -121,6 +128,9 @@ OPTION_NAMES = {
     "ref": "--ref",
     "video": "--video",
     "callback": "--callback",
+    "resolution": "--resolution",
+    "gateway": "--gateway",
+    "json": "--json",
     "out": "--out",
     "wait": "--wait/--no-wait",
     "name": "-o",
@@ -158,7 +168,8 @@ class OmniMagics(Magics):
 
     def __init__(self, shell: InteractiveShell | None = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
-        self._connection_cache: tuple[tuple[str, str], Connection] | None = None
+        self._connection_cache: tuple[tuple[str, ...], Connection] | None = None
+        self._gateway: str | None = None  # this line's --gateway
 
     @property
     def _user_ns(self) -> dict[str, Any]:
@@ -220,11 +231,13 @@ class OmniMagics(Magics):
     @_usage(
         "omni [options] PROMPT...\n"
         "  %%%%omni [options]        (the cell body is the prompt)\n"
+        "  %%%%omni --json [options] (the cell body is a request's JSON)\n"
         "  %%omni panel | status [ID] | list [--unfinished|--failed|--today] | wait ID\n"
         "  %%omni resume [ID] | gallery | config\n"
         "  %%omni sandbox start|stop | help | --help\n\n"
         "options: [--duration SECONDS] [--aspect RATIO] [--image PATH|URL]\n"
         "         [--ref PATH|URL]... [--video URL] [--callback URL] [--out DIR]\n"
+        "         [--gateway NAME] [--resolution RES]\n"
         "         [--wait | --no-wait] [-o NAME]"
     )
     @_option(
@@ -269,6 +282,25 @@ class OmniMagics(Magics):
         metavar="URL",
         help="the service POSTs the task there when it ends; allowed: a public https URL of at "
         "most 2048 characters.",
+    )
+    @_option(
+        "--gateway",
+        choices=list(GATEWAYS),
+        metavar="NAME",
+        help="the service that sells the model; allowed: "
+        + ", ".join(GATEWAYS)
+        + " (default: $OMNI_GATEWAY, else evolink). Its key variable and limits apply.",
+    )
+    @_option(
+        "--resolution",
+        metavar="RES",
+        help="output resolution, on gateways that have one (toapis: 720P, or 1080p with 16:9).",
+    )
+    @_option(
+        "--json",
+        action="store_true",
+        help="%%%%omni only: the cell body is a request's JSON: the ToAPIs guide's {model, mode, "
+        "input} or a gateway's create body (a body that is a JSON object is read so anyway).",
     )
     @_option(
         "--out",
@@ -393,6 +425,14 @@ class OmniMagics(Magics):
             self._subcommand(words[0].text, [w.text for w in words[1:]])
             return
         args = self._parse([w.text for w in words])
+        self._gateway = args.gateway
+        if cell is not None and (args.json or _json_object(cell)):
+            if args.prompt:
+                raise UsageError("%%omni --json takes options only: the cell body is the JSON")
+            self._generate_json(args, cell)  # no {placeholders}: braces are JSON's own
+            return
+        if args.json:
+            raise UsageError("--json applies to %%omni only: put the JSON in the cell body")
         if cell is not None:
             if args.prompt:
                 raise UsageError(
@@ -423,8 +463,31 @@ class OmniMagics(Magics):
             refs=args.ref or [],
             video=args.video,
             callback=args.callback,
+            resolution=args.resolution,
         )
+        gateway = get_gateway(args.gateway)
+        if args.duration is None and self.duration == DEFAULT_DURATION:
+            choice = replace(choice, duration=gateway.defaults.duration)
         request = build_request(choice)
+        try:
+            gateway.check(request)
+        except ValidationError as exc:
+            raise usage_error(exc) from None
+        self._submit(args, request)
+
+    def _generate_json(self, args: argparse.Namespace, body: str) -> None:
+        """``%%omni --json``: the cell body is the request (the guide's JSON or a create body)."""
+        shaped = ("duration", "aspect", "image", "ref", "video", "callback", "resolution")
+        stray = [OPTION_NAMES[dest] for dest in shaped if getattr(args, dest)]
+        if stray:
+            raise UsageError(f"{', '.join(stray)} cannot be combined with JSON: write it there")
+        try:
+            request, _ = parse_json(body, get_gateway(args.gateway))
+        except ValidationError as exc:
+            raise usage_error(exc) from None
+        self._submit(args, request)
+
+    def _submit(self, args: argparse.Namespace, request: Any) -> None:
         name = _variable_name(args.name)
         connection = self._connection()
         task = _one_line(connection.sync_client.submit, request)
@@ -461,6 +524,7 @@ class OmniMagics(Magics):
     def _subcommand(self, command: str, rest: list[str]) -> None:
         _refuse_dollar_names(command, rest)
         args = self._parse(rest)
+        self._gateway = args.gateway
         shape = SUBCOMMANDS[command]
         words = args.prompt
         if not shape.least <= len(words) <= shape.most:
@@ -483,7 +547,8 @@ class OmniMagics(Magics):
     def _do_panel(self, words: list[str], args: argparse.Namespace) -> None:
         from ..notebook.panel import panel
 
-        panel()  # displays itself (and returns the Panel, which a magic need not echo)
+        # Displays itself (and returns the Panel, which a magic need not echo).
+        panel() if args.gateway is None else panel(gateway=args.gateway)
 
     def _do_gallery(self, words: list[str], args: argparse.Namespace) -> None:
         from IPython.display import display
@@ -577,7 +642,7 @@ class OmniMagics(Magics):
             show_card(job)
 
     def _do_config(self, words: list[str], args: argparse.Namespace) -> None:
-        settings = resolve()
+        settings = settings_for(get_gateway(self._gateway))
         sandbox = running_sandbox()
         sandbox_url = sandbox.base_url if sandbox is not None else None
         print(
@@ -602,7 +667,7 @@ class OmniMagics(Magics):
                 f"your kernels, so its tasks outlive this one. It exits after "
                 f"{DEFAULT_IDLE_EXIT / 3600:g} h without requests, or with %omni sandbox stop."
             )
-            settings = resolve()
+            settings = settings_for(get_gateway(self._gateway))
             if settings.api_key is not None:
                 print(
                     f"Note: an API key is set ({settings.key_source}), so %omni uses "
@@ -656,16 +721,31 @@ class OmniMagics(Magics):
         return Job(connection, task=task, dest=out or self.out)
 
     def _connection(self) -> Connection:
-        """One connection while the settings stay the same (a new one after they change)."""
-        settings = resolve()
+        """One connection while the settings and the gateway stay the same (a new one after
+        they change)."""
+        gateway: Gateway = get_gateway(self._gateway)
+        settings = settings_for(gateway)
         if settings.api_key is None:
-            fingerprint = ("sandbox", shared_sandbox().base_url)
+            sandbox = shared_sandbox() if self._gateway is None else shared_sandbox(gateway.name)
+            fingerprint: tuple[str, ...] = ("sandbox", sandbox.base_url, gateway.name)
         else:
             digest = hashlib.sha256(settings.api_key.reveal().encode()).hexdigest()
-            fingerprint = (digest, settings.base_url)
+            fingerprint = (digest, settings.base_url, gateway.name)
         if self._connection_cache is None or self._connection_cache[0] != fingerprint:
-            self._connection_cache = (fingerprint, connect())
+            made = connect() if self._gateway is None else connect(gateway=gateway)
+            self._connection_cache = (fingerprint, made)
         return self._connection_cache[1]
+
+
+def _json_object(body: str) -> bool:
+    """True when a cell body is a JSON object (a request), not a prompt."""
+    text = body.strip()
+    if not (text.startswith("{") and text.endswith("}")):
+        return False
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
 
 
 def _parser() -> Any:

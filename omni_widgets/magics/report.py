@@ -85,12 +85,22 @@ def _aligned(rows: Sequence[Sequence[str]]) -> list[str]:
 def ledger_table(records: Sequence[LedgerRecord], *, what: str = "tasks") -> str:
     """Recorded tasks of every session, newest first, as an aligned table, with what to do next.
 
-    A SERVICE column appears when the tasks come from more than one service (base URL).
+    A SERVICE column appears when the tasks come from more than one service (base URL), and
+    a GATEWAY column when they come from more than one gateway.
     """
     if not records:
         return f"No recorded {what}. Start one with: %omni a red kite over the sea"
     services = len({r.base_url for r in records}) > 1
-    head = ["ID", "KIND", "STATUS", "CREATED", *(["SERVICE"] if services else []), "FILE"]
+    gateways = len({r.gateway for r in records}) > 1
+    head = [
+        "ID",
+        "KIND",
+        "STATUS",
+        "CREATED",
+        *(["GATEWAY"] if gateways else []),
+        *(["SERVICE"] if services else []),
+        "FILE",
+    ]
     rows = [(*head, "PROMPT")]
     for record in records:
         kind = MODELS.get(record.model or "")
@@ -101,6 +111,7 @@ def ledger_table(records: Sequence[LedgerRecord], *, what: str = "tasks") -> str
                 kind.__name__ if kind else (record.model or "?"),
                 record.status,
                 dt.datetime.fromtimestamp(record.created_at).strftime("%Y-%m-%d %H:%M"),
+                *([record.gateway] if gateways else []),
                 *where,
                 str(record.path) if record.path else "-",
                 _excerpt(record.prompt),

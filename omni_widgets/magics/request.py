@@ -41,6 +41,7 @@ OPTION_OF_FIELD = {
     "image": "--image",
     "images": "--ref",
     "video_url": "--video",
+    "resolution": "--resolution",
 }
 
 
@@ -77,6 +78,7 @@ class Choice:
     refs: list[str]
     video: str | None
     callback: str | None
+    resolution: str | None = None
 
 
 def build_request(choice: Choice) -> Request:
@@ -99,9 +101,10 @@ def build_request(choice: Choice) -> Request:
         )
     if len(choice.refs) > MAX_REFERENCES:
         raise UsageError(f"--ref was given {len(choice.refs)} times; 1 to {MAX_REFERENCES} allowed")
-    if choice.video is not None and choice.explicit_shape:
+    if choice.video is not None and (choice.explicit_shape or choice.resolution):
+        options = "--duration and --aspect" if choice.explicit_shape else "--resolution"
         raise UsageError(
-            "--duration and --aspect do not apply to --video: a video edit keeps the length "
+            f"{options} do not apply to --video: a video edit keeps the length "
             "and shape of the input video"
         )
     try:
@@ -135,6 +138,7 @@ def _request(choice: Choice) -> Request:
         "duration": choice.duration,
         "aspect_ratio": choice.aspect_ratio,
         "callback_url": choice.callback,
+        "resolution": choice.resolution,
     }
     if choice.video is not None:
         return VideoEdit(choice.prompt, choice.video, callback_url=choice.callback)

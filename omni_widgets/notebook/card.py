@@ -18,6 +18,7 @@ import ipywidgets as widgets
 from IPython.display import display
 
 from ..core.errors import OutcomeUnknownError
+from ..core.gateway import GATEWAYS
 from .codeview import CodeToggle
 from .jobs import Job
 from .keys import sandbox_badge
@@ -292,6 +293,9 @@ def _unknown_outcome_html(error: OutcomeUnknownError) -> str:
 
 def _meta_html(job: Job) -> str:
     parts = [f"elapsed {job.elapsed:.0f} s"]
+    gateway = GATEWAYS.get(job.connection.gateway)
+    title = gateway.title if gateway else job.connection.gateway
+    parts.insert(0, f"<span class='omni-gateway'>{html.escape(title)}</span>")
     if job.origin:
         parts.insert(0, f"<span class='omni-origin'>{html.escape(job.origin)}</span>")
     if job.eta is not None:

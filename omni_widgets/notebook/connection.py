@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..core.client import AsyncOmniClient, OmniClient
-from ..core.settings import resolve
+from ..core.gateway import DEFAULT_GATEWAY, Gateway, get_gateway
+from ..core.settings import settings_for
 
 if TYPE_CHECKING:
     from ..sandbox import SharedSandbox
@@ -21,6 +22,7 @@ REAL_SERVICE_HINT = (
 
 _lock = threading.Lock()
 _sandbox: SharedSandbox | None = None
+_sandboxes: dict[str, SharedSandbox] = {}  # other gateways' dialects, by gateway name
 
 
 @dataclass
@@ -32,6 +34,7 @@ class Connection:
     sandbox: bool
     key_source: str
     poll_interval: float = 3.0
+    gateway: str = DEFAULT_GATEWAY
     _async: AsyncOmniClient | None = field(default=None, repr=False)
     _sync: OmniClient | None = field(default=None, repr=False)
 
@@ -40,7 +43,7 @@ class Connection:
         """The async client, for work scheduled on the kernel's event loop."""
         if self._async is None:
             self._async = AsyncOmniClient(
-                self.api_key, self.base_url, poll_interval=self.poll_interval
+                self.api_key, self.base_url, poll_interval=self.poll_interval, gateway=self.gateway
             )
         return self._async
 
@@ -48,14 +51,19 @@ class Connection:
     def sync_client(self) -> OmniClient:
         """The blocking client, for waits done as plain loops (interruptible)."""
         if self._sync is None:
-            self._sync = OmniClient(self.api_key, self.base_url, poll_interval=self.poll_interval)
+            self._sync = OmniClient(
+                self.api_key, self.base_url, poll_interval=self.poll_interval, gateway=self.gateway
+            )
         return self._sync
 
 
-def connect(api_key: str | None = None, base_url: str | None = None) -> Connection:
-    """Use the given or configured key; with none, use the shared local sandbox (started if
-    needed)."""
-    settings = resolve(api_key, base_url)
+def connect(
+    api_key: str | None = None, base_url: str | None = None, gateway: str | Gateway | None = None
+) -> Connection:
+    """Use the given or configured key of the gateway (None: ``OMNI_GATEWAY`` or EvoLink); with
+    none, use the shared local sandbox speaking that gateway's dialect (started if needed)."""
+    chosen = get_gateway(gateway)
+    settings = settings_for(chosen, api_key, base_url)
     if settings.api_key is not None:
         host = urlsplit(settings.base_url).hostname or ""
         local = host in ("127.0.0.1", "localhost", "::1")
@@ -64,13 +72,14 @@ def connect(api_key: str | None = None, base_url: str | None = None) -> Connecti
             settings.base_url,
             local,
             settings.key_source,
-            1.0 if local else 3.0,
+            1.0 if local else chosen.poll_every_s,
+            chosen.name,
         )
-    sandbox = shared_sandbox()
-    return Connection(sandbox.api_key, sandbox.base_url, True, "sandbox", 1.0)
+    sandbox = shared_sandbox(chosen.name)
+    return Connection(sandbox.api_key, sandbox.base_url, True, "sandbox", 1.0, chosen.name)
 
 
-def shared_sandbox() -> SharedSandbox:
+def shared_sandbox(gateway: str = DEFAULT_GATEWAY) -> SharedSandbox:
     """The user's shared local sandbox process, found or started (detached) on first use.
 
     One process serves every kernel of the user and keeps its tasks on disk, so a task started
@@ -80,6 +89,13 @@ def shared_sandbox() -> SharedSandbox:
 
     global _sandbox
     with _lock:
+        if gateway != DEFAULT_GATEWAY:
+            # One process per dialect; start_shared takes `gateway` once the sandbox speaks it.
+            found = _sandboxes.get(gateway)
+            if found is None or found.home != sandbox_home() or not found.alive():
+                dialect: dict[str, Any] = {"gateway": gateway}
+                found = _sandboxes[gateway] = start_shared(**dialect)
+            return found
         if _sandbox is None or _sandbox.home != sandbox_home() or not _sandbox.alive():
             _sandbox = start_shared()
         return _sandbox

@@ -20,6 +20,7 @@ FIELD_LABELS = {
     "video_url": "Video URL",
     "duration": "Duration",
     "aspect_ratio": "Aspect ratio",
+    "resolution": "Resolution",
     "callback_url": "Callback URL",
 }
 

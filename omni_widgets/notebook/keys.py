@@ -80,10 +80,18 @@ class KeyBox(widgets.VBox):
 
     def use_key(self, key: str) -> None:
         """Talk to the configured service (OMNI_BASE_URL or the real one) with this key."""
-        self.connection = connect(api_key=key)
+        self.connection = connect(api_key=key, gateway=self.connection.gateway)
         self.forget.layout.display = ""
         self._render()
         self._on_change(self.connection)
+
+    def switch(self, connection: Connection) -> None:
+        """Talk to another gateway's service (or sandbox); a key box shows when it has no key."""
+        self.connection = self._fallback = connection
+        self.forget.layout.display = "none"
+        self.entry.layout.display = "" if connection.key_source == "sandbox" else "none"
+        self._render()
+        self._on_change(connection)
 
     def forget_key(self) -> None:
         """Go back to the connection the panel started with (usually the sandbox)."""

@@ -19,15 +19,9 @@ from typing import Any
 import ipywidgets as widgets
 from IPython.display import display
 
-from ..core.defaults import (
-    ASPECT_RATIOS,
-    DEFAULT_ASPECT_RATIO,
-    DEFAULT_DURATION,
-    MAX_DURATION,
-    MIN_DURATION,
-    PROMPT_WARN_CHARS,
-)
+from ..core.defaults import PROMPT_WARN_CHARS
 from ..core.errors import LongPromptWarning, ValidationError
+from ..core.gateway import GATEWAYS, Gateway, get_gateway
 from ..core.requests import (
     ImageToVideo,
     ReferenceToVideo,
@@ -36,7 +30,8 @@ from ..core.requests import (
     VideoEdit,
 )
 from ..core.result import Result
-from ..core.settings import resolve
+from ..core.settings import settings_for
+from ..gateways.json_input import parse_json, read_json
 from .card import TaskCard
 from .connection import Connection, connect
 from .earlier import earlier_box
@@ -45,7 +40,7 @@ from .jobs import Job, loop_running
 from .keys import KeyBox
 from .resumed import unfinished_jobs
 from .saved import SavedVideo, StaticTwin, read_folder, video_card_html
-from .uploads import ImagesField
+from .uploads import ImageItem, ImagesField
 
 logger = logging.getLogger("omni_widgets")
 
@@ -58,7 +53,7 @@ MODES: tuple[tuple[str, type[Request]], ...] = (
 MODE_HINTS = {
     TextToVideo: "A video with sound from your words alone.",
     ImageToVideo: "Animates exactly one image, guided by the prompt.",
-    ReferenceToVideo: "Subjects or style follow 1 to 6 reference images.",
+    ReferenceToVideo: "Subjects or style follow reference images.",
     VideoEdit: "Edits a 3-10 s MP4 given by URL; the result keeps its length and shape.",
 }
 DEFAULT_OUTPUT_DIR = "omni_outputs"
@@ -75,7 +70,8 @@ class Panel(widgets.VBox):
     ``connection`` defaults to :func:`connect` (the real service when a key is configured, else
     the shared local sandbox); ``output_dir`` is where videos are saved. With ``resume`` (the
     default) the panel also shows and watches the tasks an earlier session left unfinished,
-    found in the task ledger.
+    found in the task ledger. ``gateway`` picks the service that sells the model (None:
+    ``OMNI_GATEWAY`` or EvoLink); the form's fields and limits follow the picker.
     """
 
     def __init__(
@@ -84,9 +80,13 @@ class Panel(widgets.VBox):
         connection: Connection | None = None,
         output_dir: str | Path = DEFAULT_OUTPUT_DIR,
         resume: bool = True,
+        gateway: str | Gateway | None = None,
     ) -> None:
-        ask_for_key = connection is None and resolve().api_key is None
-        self.service = KeyBox(connection or connect(), self._on_connection, ask=ask_for_key)
+        chosen = get_gateway(connection.gateway if connection else gateway)
+        ask_for_key = connection is None and settings_for(chosen).api_key is None
+        if connection is None:
+            connection = connect() if gateway is None else connect(gateway=chosen)
+        self.service = KeyBox(connection, self._on_connection, ask=ask_for_key)
         self._submitting: Job | None = None
         self._hold: asyncio.TimerHandle | None = None
         self._touched: set[str] = set()
@@ -105,12 +105,14 @@ class Panel(widgets.VBox):
                     "Gemini Omni Flash · video</div>"
                 ),
                 self.service,
+                self.gateway_row,
                 self.mode_row,
                 self.prompt_row,
                 self.images_row,
                 self.video_row,
                 self.duration_row,
                 self.aspect_row,
+                self.resolution_row,
                 self.advanced,
                 widgets.HBox(
                     [self.generate_button, self.reason],
@@ -123,6 +125,7 @@ class Panel(widgets.VBox):
             layout=widgets.Layout(max_width="800px", padding="4px"),
         )
         self.add_class("omni-panel")
+        self._apply_limits()
         self._on_mode(None)
         if resume:
             self.resume_unfinished()
@@ -157,6 +160,16 @@ class Panel(widgets.VBox):
     # --- the form -----------------------------------------------------------------------------
 
     def _build_form(self, output_dir: str) -> None:
+        self.gateway_picker = widgets.Dropdown(
+            options=[(g.title, g.name) for g in GATEWAYS.values()],
+            value=self.connection.gateway,
+            description="Gateway",
+            tooltip="The service that sells the model; fields and limits follow it",
+            style=DESCRIPTION_STYLE,
+        )
+        self.gateway_picker.add_class("omni-gateway-picker")
+        self.gateway_picker.observe(self._on_gateway, names="value")
+        self.gateway_row = FieldRow("gateway", self.gateway_picker)
         self.mode = widgets.ToggleButtons(
             options=[(label, cls.model) for label, cls in MODES],
             value=TextToVideo.model,
@@ -195,9 +208,8 @@ class Panel(widgets.VBox):
         self.video_row = FieldRow("video_url", self.video_url)
 
         self.duration = widgets.Dropdown(
-            options=[("auto (the model decides)", "auto")]
-            + [(f"{n} s", n) for n in range(MIN_DURATION, MAX_DURATION + 1)],
-            value=DEFAULT_DURATION,
+            options=[("5 s", 5)],
+            value=5,
             description="Duration",
             style=DESCRIPTION_STYLE,
         )
@@ -205,13 +217,34 @@ class Panel(widgets.VBox):
         self.duration_row = FieldRow("duration", self.duration)
 
         self.aspect_ratio = widgets.ToggleButtons(
-            options=[(ratio, ratio) for ratio in ASPECT_RATIOS],
-            value=DEFAULT_ASPECT_RATIO,
-            tooltips=["Landscape", "Portrait", "The model decides"],
-            style={"button_width": "64px"},
+            options=[("16:9", "16:9")], value="16:9", style={"button_width": "64px"}
         )
         self.aspect_ratio.observe(lambda _: self._changed("aspect_ratio"), names="value")
         self.aspect_row = FieldRow("aspect_ratio", _labelled("Aspect ratio", self.aspect_ratio))
+
+        self.resolution = widgets.Dropdown(description="Resolution", style=DESCRIPTION_STYLE)
+        self.resolution.observe(lambda _: self._changed("resolution"), names="value")
+        self.resolution_row = FieldRow("resolution", self.resolution)
+
+        self.json_text = widgets.Textarea(
+            placeholder='{"model": "gemini_omni_flash", "mode": "text-to-video", "input": '
+            '{"prompt": "…", "duration": 6}}  (the ToAPIs guide\'s JSON, or a create body)',
+            rows=4,
+            layout=widgets.Layout(width="100%"),
+        )
+        self.json_text.add_class("omni-json-input")
+        self.json_button = widgets.Button(
+            description="Fill the form", tooltip="Read the JSON above into the form's fields"
+        )
+        self.json_button.add_class("omni-json-fill")
+        self.json_button.on_click(lambda _: self.fill_from_json(self.json_text.value))
+        self.paste_json = widgets.Accordion(
+            children=[widgets.VBox([self.json_text, self.json_button])],
+            titles=("Paste JSON",),
+            selected_index=None,
+            layout=widgets.Layout(margin="2px 0 6px 0"),
+        )
+        self.paste_json.add_class("omni-paste-json")
 
         self.callback_url = widgets.Text(
             description="Callback URL",
@@ -237,7 +270,7 @@ class Panel(widgets.VBox):
             "output_dir", self.output_dir, hint="Folder for the MP4s (relative to the notebook)."
         )
         self.advanced = widgets.Accordion(
-            children=[widgets.VBox([self.callback_row, self.output_row])],
+            children=[widgets.VBox([self.paste_json, self.callback_row, self.output_row])],
             titles=("Advanced",),
             selected_index=None,
             layout=widgets.Layout(margin="2px 0 6px 0"),
@@ -271,6 +304,7 @@ class Panel(widgets.VBox):
                 self.video_row,
                 self.duration_row,
                 self.aspect_row,
+                self.resolution_row,
                 self.callback_row,
             )
         }
@@ -281,11 +315,22 @@ class Panel(widgets.VBox):
         return self.service.connection
 
     @property
+    def gateway(self) -> Gateway:
+        """The gateway the picker shows: new tasks go to its service and meet its limits."""
+        return get_gateway(self.gateway_picker.value)
+
+    @property
     def request_class(self) -> type[Request]:
         return next(cls for _, cls in MODES if cls.model == self.mode.value)
 
     def build_request(self) -> Request:
-        """The request the fields describe; raises ValidationError listing every problem."""
+        """The request the fields describe, within the gateway's limits; raises ValidationError
+        listing every problem."""
+        request = self._fields_request()
+        self.gateway.check(request)
+        return request
+
+    def _fields_request(self) -> Request:
         cls = self.request_class
         prompt = self.prompt.value
         callback = self.callback_url.value.strip() or None
@@ -293,6 +338,7 @@ class Panel(widgets.VBox):
             "duration": self.duration.value,
             "aspect_ratio": self.aspect_ratio.value,
             "callback_url": callback,
+            "resolution": self.resolution.value if self.resolution_row.visible else None,
         }
         images = self.images.values()
         if cls is TextToVideo:
@@ -303,18 +349,99 @@ class Panel(widgets.VBox):
             return ReferenceToVideo(prompt, images, **timing)
         return VideoEdit(prompt, self.video_url.value.strip(), callback_url=callback)
 
+    # --- the gateway and pasted JSON ---------------------------------------------------------
+
+    def _on_gateway(self, _: Any) -> None:
+        """Another gateway: its service (or its sandbox dialect) and its limits on the fields."""
+        if self.connection.gateway != self.gateway.name:
+            self.service.switch(connect(gateway=self.gateway))
+        self._apply_limits()
+        self._on_mode(None)
+
+    def _apply_limits(self) -> None:
+        """Offer what the gateway accepts, keeping each value it still allows."""
+        gateway = self.gateway
+        limits, defaults = gateway.limits, gateway.defaults
+        durations: list[tuple[str, int | str]] = [(f"{n} s", n) for n in limits.durations]
+        if limits.auto_duration:
+            durations.insert(0, ("auto (the model decides)", "auto"))
+        kept = self.duration.value
+        self.duration.options = durations
+        values = [v for _, v in durations]
+        self.duration.value = kept if kept in values else defaults.duration
+        self.duration_row.set_hint(f"{limits.durations_text()} on {gateway.title}")
+        aspect = self.aspect_ratio.value
+        self.aspect_ratio.options = [(ratio, ratio) for ratio in limits.aspect_ratios]
+        self.aspect_ratio.value = (
+            aspect if aspect in limits.aspect_ratios else defaults.aspect_ratio
+        )
+        if limits.resolutions:
+            chosen = self.resolution.value
+            self.resolution.options = list(limits.resolutions)
+            self.resolution.value = (
+                chosen if chosen in limits.resolutions else defaults.resolution
+            ) or limits.resolutions[0]
+            only = [f"{r} only with {' or '.join(a)}" for r, a in limits.resolution_aspects.items()]
+            self.resolution_row.set_hint("; ".join(only))
+        self.callback_row.show(limits.callback_url)
+
+    def fill_from_json(self, text: str) -> Request | None:
+        """Fill the form from pasted JSON (the ToAPIs guide's or a create body); the fields
+        show what the gateway would refuse. Returns the request when it is valid here."""
+        try:
+            cls, values, written_for = read_json(text)
+        except ValidationError as exc:
+            self.show_message(f"The JSON cannot fill the form: {exc}")
+            return None
+        self.mode.value = cls.model
+        self.prompt.value = str(values.get("prompt") or "")
+        for name, widget in (
+            ("duration", self.duration),
+            ("aspect_ratio", self.aspect_ratio),
+            ("resolution", self.resolution),
+        ):
+            given = values.get(name)
+            if name == "resolution" and isinstance(given, str):
+                given = self.gateway.limits.resolution(given) or given
+            if given in [v for _, v in _pairs(widget.options)]:
+                widget.value = given
+        self.callback_url.value = str(values.get("callback_url") or "")
+        self.video_url.value = str(values.get("video_url") or "")
+        images = values.get("images", values.get("image"))
+        self.images.clear()
+        for url in images if isinstance(images, list) else [images] if images else []:
+            self.images.add(ImageItem(name=str(url), url=str(url)))
+        self._touched.update(self.rows)
+        try:
+            request, _ = parse_json(text, self.gateway)
+        except ValidationError as exc:
+            self.show_message(f"Filled from the JSON (written for {written_for}); {exc}")
+            self._validate()
+            return None
+        self.show_message("")
+        self._validate()
+        return request
+
     # --- live validation ----------------------------------------------------------------------
 
     def _on_mode(self, _: Any) -> None:
         cls = self.request_class
+        limits = self.gateway.limits
         self.mode_row.set_hint(MODE_HINTS[cls])
         self.images_row.show(cls in (ImageToVideo, ReferenceToVideo))
+        counts = " or ".join(str(n) for n in limits.reference_images)
+        if len(limits.reference_images) > 2:
+            counts = f"{limits.reference_images[0]} to {limits.reference_images[-1]}"
+        urls = " (URLs only on this gateway)" if limits.urls_only else ""
         self.images_row.set_hint(
-            "Exactly 1 image." if cls is ImageToVideo else "1 to 6 images, in order of importance."
+            ("Exactly 1 image" if cls is ImageToVideo else f"{counts} images, most important first")
+            + urls
+            + "."
         )
         self.video_row.show(cls is VideoEdit)
         self.duration_row.show(cls is not VideoEdit)
         self.aspect_row.show(cls is not VideoEdit)
+        self.resolution_row.show(cls is not VideoEdit and bool(limits.resolutions))
         self._validate()
 
     def _changed(self, field: str) -> None:
@@ -539,6 +666,11 @@ def prompt_hint(count: int) -> str:
             "'prompt is too long'"
         )
     return text
+
+
+def _pairs(options: Any) -> list[tuple[Any, Any]]:
+    """A selection widget's options as (label, value) pairs."""
+    return [o if isinstance(o, tuple) else (o, o) for o in options]
 
 
 def _labelled(text: str, control: widgets.Widget) -> widgets.HBox:
