@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import MODES, Filters, page
-from .errors import ValidationError
 from .ledger import Ledger, LedgerRecord
-from .requests import Request, TextToVideo, VideoEdit
+from .pricing import credits_for, estimated_tokens
 from .settings import resolve_ledger
 
 COLUMNS = (
@@ -44,10 +43,6 @@ COLUMNS = (
     "row_id",
 )
 ALL = 1_000_000_000
-#: Seconds of video a duration of "auto" is priced as, and an edit's input and output each.
-AUTO_SECONDS = 10
-TOKENS_PER_SECOND = 5792
-CREDITS_PER_TOKEN = 0.001
 
 
 def results(
@@ -113,30 +108,12 @@ def result_row(record: LedgerRecord) -> dict[str, Any]:
 
 
 def estimated_credits(record: LedgerRecord) -> float | None:
-    """Credits the task is expected to cost (None for a create the service refused).
-
-    The grid's ``core/pricing.estimate_credits`` when present; until it is merged, the same
-    figures: 5,792 tokens per second of video at an assumed 0.001 credit per token, "auto" as
-    10 s, an edit as 10 s in and 10 s out.
-    """
+    """Credits the task is expected to cost (None for a create the service refused), by the
+    same pricing as ``Request.estimated_credits`` (core/pricing.py)."""
     if record.status == "rejected" or record.request is None:
         return None
     edit = record.model == "gemini-omni-flash-video-edit"
-    duration = record.request.get("duration")
-    try:
-        pricing = importlib.import_module("omni_widgets.core.pricing")
-    except ImportError:
-        seconds = 2 * AUTO_SECONDS if edit else duration if isinstance(duration, int) else 10
-        return round(seconds * TOKENS_PER_SECOND * CREDITS_PER_TOKEN, 2)
-    try:
-        stand_in: Request = (
-            VideoEdit("x", (record.request.get("video_urls") or [""])[0])
-            if edit
-            else TextToVideo("x", duration=duration or "auto")
-        )
-    except (ValidationError, TypeError):
-        return None
-    return float(pricing.estimate_credits(stand_in))
+    return credits_for(estimated_tokens(record.request.get("duration"), edit=edit))
 
 
 def split_error(error: str | None) -> tuple[str | None, str | None]:
