@@ -11,6 +11,9 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
+from .core.batch import GridStoppedError, Plan, plan, product
+from .core.batch_run import GridRun
+from .core.budget import BudgetExceededError, get_budget, set_budget
 from .core.client import AsyncOmniClient, OmniClient
 from .core.errors import (
     APIError,
@@ -34,6 +37,7 @@ from .core.errors import (
     WaitTimeoutError,
 )
 from .core.ledger import Ledger, LedgerRecord
+from .core.pricing import estimate_credits
 from .core.requests import ImageToVideo, ReferenceToVideo, Request, TextToVideo, VideoEdit
 from .core.result import Result
 from .core.resume import ResumeOutcome
@@ -42,6 +46,7 @@ from .core.task import Task, TaskError
 
 if TYPE_CHECKING:
     from .magics.magics import load_ipython_extension, unload_ipython_extension
+    from .notebook.grid import Grid, grid
     from .notebook.handle import TaskHandle
     from .notebook.panel import Panel, panel
 
@@ -51,6 +56,8 @@ _LAZY = {
     "Panel": ".notebook.panel",
     "panel": ".notebook.panel",
     "TaskHandle": ".notebook.handle",
+    "Grid": ".notebook.grid",
+    "grid": ".notebook.grid",
     "load_ipython_extension": ".magics.magics",
     "unload_ipython_extension": ".magics.magics",
 }
@@ -74,7 +81,11 @@ __all__ = [
     "APIError",
     "AsyncOmniClient",
     "AuthenticationError",
+    "BudgetExceededError",
     "DownloadError",
+    "Grid",
+    "GridRun",
+    "GridStoppedError",
     "ImageToVideo",
     "InsufficientQuotaError",
     "InvalidRequestError",
@@ -89,6 +100,7 @@ __all__ = [
     "OutcomeUnknownError",
     "Panel",
     "PermissionDeniedError",
+    "Plan",
     "Problem",
     "RateLimitError",
     "ReferenceToVideo",
@@ -107,7 +119,13 @@ __all__ = [
     "VideoEdit",
     "WaitTimeoutError",
     "__version__",
+    "estimate_credits",
+    "get_budget",
+    "grid",
     "load_ipython_extension",
     "panel",
+    "plan",
+    "product",
+    "set_budget",
     "unload_ipython_extension",
 ]

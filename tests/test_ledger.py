@@ -95,7 +95,9 @@ def test_migration_from_an_older_schema_keeps_rows(
     [record] = newer.records()
     assert (record.task_id, record.status) == (ID, "processing")
     with sqlite3.connect(ledger.path) as db:
-        assert db.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        assert db.execute("SELECT version FROM schema_version").fetchall() == [
+            (ledger_module.schema_version(),)
+        ]
         assert db.execute("SELECT priority FROM tasks").fetchall() == [(3,)]
 
 
