@@ -150,8 +150,12 @@ class GridRun:
         """Estimated credits of the rows this run would still send (watched rows cost nothing)."""
         return round(sum(r.row.credits for r in self.to_send), 2)
 
-    def check_budget(self, budget: float | None = None) -> None:
-        check_budget(self.estimate, budget, f"{self.grid_id} ({len(self.to_send)} rows to send)")
+    def check_budget(
+        self, budget: float | None = None, source: str = "the budget argument"
+    ) -> None:
+        """Raise ``BudgetExceededError`` when the rows still to send are over the budget."""
+        what = f"{self.grid_id} ({len(self.to_send)} rows to send)"
+        check_budget(self.estimate, budget, what, source)
 
     def stop(self) -> None:
         """Send no more rows; rows already created are still watched and saved."""

@@ -67,16 +67,23 @@ def get_budget() -> tuple[float | None, str]:
     return _checked(value, BUDGET_ENV), BUDGET_ENV
 
 
-def effective_budget(budget: float | None = None) -> tuple[float | None, str]:
-    """The cap that applies to one call: its argument, else the session's."""
+def effective_budget(
+    budget: float | None = None, source: str = "the budget argument"
+) -> tuple[float | None, str]:
+    """The cap that applies to one call: its argument (from ``source``), else the session's."""
     given = _checked(budget, "budget")
     if given is not None:
-        return given, "the budget argument"
+        return given, source
     return get_budget()
 
 
-def check_budget(estimate: float, budget: float | None = None, what: str = "this plan") -> None:
+def check_budget(
+    estimate: float,
+    budget: float | None = None,
+    what: str = "this plan",
+    source: str = "the budget argument",
+) -> None:
     """Raise :class:`BudgetExceededError` when ``estimate`` is over the cap that applies."""
-    cap, source = effective_budget(budget)
+    cap, source = effective_budget(budget, source)
     if cap is not None and estimate > cap + 1e-9:
         raise BudgetExceededError(estimate, cap, source, what)

@@ -45,11 +45,12 @@ class Grid(widgets.VBox):
         concurrency: int = DEFAULT_CONCURRENCY,
         budget: float | None = None,
         dest: str | None = None,
+        budget_source: str = "the budget argument",
     ) -> None:
         self.plan = planned
         self.connection = connection
         self._options: dict[str, Any] = {"concurrency": concurrency, "dest": dest}
-        self._budget = budget
+        self._budget = (budget, budget_source)
         self.run = self._new_run()
         self.view = widgets.HTML(layout=widgets.Layout(width="100%"))
         self.renders = 0  # how many times the view was sent (one widget message each)
@@ -91,7 +92,7 @@ class Grid(widgets.VBox):
         self.problem = None
         if not confirmed:
             try:
-                self.run.check_budget(self._budget)
+                self.run.check_budget(*self._budget)
             except BudgetExceededError as exc:
                 self.problem = exc
                 self.children = (widgets.HBox([self.confirm_button]), self.view)
