@@ -125,3 +125,33 @@ def test_config_budget_asks_to_confirm_before_sending(
     assert "34.76" in str(view.problem) and "10.00" in str(view.problem)
     assert not view.running
     assert posts(sandbox) == 0
+
+
+def test_the_panel_asks_once_before_a_submit_over_the_session_budget(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from omni_widgets.notebook.panel import Panel
+
+    monkeypatch.delenv("OMNI_BUDGET", raising=False)
+    sandbox.reset_log()
+    connection = Connection(sandbox.api_key, sandbox.base_url, True, "sandbox", 0.05)
+    panel = Panel(connection=connection, output_dir=tmp_path / "videos")
+    panel.prompt.value = "a kite over the sea"
+    set_budget(1)
+    try:
+
+        async def clicks() -> None:
+            panel.generate_button.click()
+            assert panel.jobs == [] and posts(sandbox) == 0
+            assert "over the budget of 1.00 credits" in panel.message_text
+            assert "Generate again" in panel.message_text
+            panel.generate_button.click()  # confirmed
+            assert len(panel.jobs) == 1
+            job = panel.jobs[0]
+            assert job._future is not None
+            await asyncio.wait_for(asyncio.shield(job._future), 60)
+
+        asyncio.run(clicks())
+    finally:
+        set_budget(None)
+    assert posts(sandbox) == 1
