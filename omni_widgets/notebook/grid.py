@@ -54,6 +54,7 @@ class Grid(widgets.VBox):
         self.run = self._new_run()
         self.view = widgets.HTML(layout=widgets.Layout(width="100%"))
         self.renders = 0  # how many times the view was sent (one widget message each)
+        self._row_cache: dict[int, tuple[tuple[Any, ...], str]] = {}
         self._dirty = True
         self._task: asyncio.Task[list[RowOutcome]] | None = None
         self._flusher: asyncio.Task[None] | None = None
@@ -171,13 +172,22 @@ class Grid(widgets.VBox):
             if self.problem is None
             else f"<div class='omni-grid-problem'>{_esc(self.problem)}</div>"
         )
-        rows = "".join(_row_html(state) for state in self.run.rows)
+        rows = "".join(self._row_html(state) for state in self.run.rows)
         return (
             f"{GRID_STYLE}<div class='omni-grid-totals'>{_totals_text(self.run, totals)}</div>"
             f"{problem}<table class='omni-grid-table'><thead><tr><th>#</th><th>mode</th>"
             "<th>prompt</th><th>s</th><th>aspect</th><th>status</th><th>video</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>"
         )
+
+    def _row_html(self, state: RowState) -> str:
+        """A row's HTML, made again only when the row changed (a redraw of 200 rows stays cheap)."""
+        key = (id(state), state.status, state.progress, state.task_id, state.error is None)
+        cached = self._row_cache.get(state.index)
+        if cached is None or cached[0] != key:
+            cached = (key, _row_html(state))
+            self._row_cache[state.index] = cached
+        return cached[1]
 
     def __repr__(self) -> str:
         return f"Grid({self.plan.summary()}, {_totals_text(self.run, self.run.totals())})"
