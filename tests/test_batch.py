@@ -219,3 +219,10 @@ def test_decide_never_resends_a_row_that_may_have_made_a_task() -> None:
     assert decide([replace(base, status="processing", task_id="t")]).kind == "watch"
     assert decide([replace(base, status="failed", task_id="t")]).kind == "watch"
     assert decide([replace(base, status="expired", task_id="t")]).kind == "lost"
+
+
+def test_a_sweep_over_modes_keeps_each_rows_own_fields() -> None:
+    rows = product({"prompt": "a fox", "duration": 4, "image": IMAGE}, modes=["text", "image"])
+    planned = plan(rows)
+    assert [type(r) for r in planned.requests] == [TextToVideo, ImageToVideo]
+    assert "image" not in rows[0]

@@ -133,9 +133,17 @@ def product(base: Request | Mapping[str, Any] | None = None, **axes: Any) -> lis
         values.append(listed)
     if problems:
         raise ValidationError(GRID_KIND, problems)
-    return [
-        {**start, **dict(zip(names, combo, strict=True))} for combo in itertools.product(*values)
-    ]
+    rows = [{**start, **dict(zip(names, c, strict=True))} for c in itertools.product(*values)]
+    if "mode" in names:  # a sweep over modes: each row keeps only the fields its mode takes
+        rows = [_for_mode(row) for row in rows]
+    return rows
+
+
+def _for_mode(row: dict[str, Any]) -> dict[str, Any]:
+    cls = MODES.get(row["mode"]) if isinstance(row["mode"], str) else None
+    if cls is None:
+        return row
+    return {k: v for k, v in row.items() if k == "mode" or k in _FIELDS_OF[cls]}
 
 
 def plan(requests: Any, *, grid_id: str | None = None, gateway: Any = None) -> Plan:

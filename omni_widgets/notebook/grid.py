@@ -19,6 +19,7 @@ import ipywidgets as widgets
 from ..core.batch import Plan, plan, product
 from ..core.batch_run import DEFAULT_CONCURRENCY, GridRun, RowOutcome, RowState, run_async
 from ..core.budget import BudgetExceededError
+from ..core.errors import OmniError
 from ..core.requests import Request
 from .connection import Connection, connect
 from .saved import relative_src
@@ -99,8 +100,14 @@ class Grid(widgets.VBox):
                 self.children = (widgets.HBox([self.confirm_button]), self.view)
                 self._render()
                 return self
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise OmniError(
+                "omni_widgets.grid() runs on a notebook's event loop and there is none here; "
+                "in a script, use OmniClient().generate_many(...)"
+            ) from None
         self.children = (self.buttons, self.view)
-        loop = asyncio.get_running_loop()
         self._task = loop.create_task(run_async(self.connection.client, self.run))
         self._task.add_done_callback(lambda _: self._mark())
         if self._flusher is None or self._flusher.done():
