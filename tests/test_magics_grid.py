@@ -56,6 +56,7 @@ def ip(
     yield shell
     shell.run_line_magic("unload_ext", "omni_widgets")
     shell.user_ns.pop("g", None)
+    shell.config.OmniMagics.pop("budget", None)  # %config outlives the extension
 
 
 def posts(sb: Sandbox) -> int:
@@ -155,3 +156,12 @@ def test_the_panel_asks_once_before_a_submit_over_the_session_budget(
     finally:
         set_budget(None)
     assert posts(sandbox) == 1
+
+
+def test_a_single_generation_over_the_budget_creates_nothing(
+    ip: InteractiveShell, sandbox: Sandbox
+) -> None:
+    ip.run_line_magic("config", "OmniMagics.budget = 5.0")
+    with pytest.raises(UsageError, match=r"28\.96 credits, over the budget of 5\.00.*OmniMagics"):
+        ip.run_line_magic("omni", "a kite over the sea --duration 5")
+    assert posts(sandbox) == 0

@@ -34,9 +34,11 @@ from traitlets import Bool, Float, Int, TraitError, Unicode, Union, validate
 from traitlets.config import Config
 
 from ..core.batch import plan
+from ..core.budget import BudgetExceededError, check_budget
 from ..core.defaults import DEFAULT_ASPECT_RATIO, DEFAULT_DURATION
 from ..core.errors import OmniError, ValidationError
 from ..core.ledger import Ledger, LedgerRecord
+from ..core.pricing import estimate_credits
 from ..core.requests import ASPECT_RATIOS, MAX_REFERENCES
 from ..core.result import Result
 from ..core.settings import resolve, resolve_ledger
@@ -439,6 +441,10 @@ class OmniMagics(Magics):
             callback=args.callback,
         )
         request = build_request(choice)
+        try:
+            check_budget(estimate_credits(request), self.budget, "this video", "OmniMagics.budget")
+        except BudgetExceededError as exc:
+            raise UsageError(f"{exc} (no task was created)") from None
         name = _variable_name(args.name)
         connection = self._connection()
         task = _one_line(connection.sync_client.submit, request)
