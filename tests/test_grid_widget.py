@@ -84,6 +84,8 @@ def test_a_200_row_grid_sends_at_most_one_redraw_per_tick(tmp_path: Path) -> Non
     ticks = count_ticks(view)
     messages: list[str] = []
     view.view.observe(lambda change: messages.append(change["new"]), names="value")
+    menus: list[object] = []
+    view.picker.observe(lambda change: menus.append(change["new"]), names="options")
     changes = [0]
     inner = view.run.on_change
 
@@ -101,11 +103,17 @@ def test_a_200_row_grid_sends_at_most_one_redraw_per_tick(tmp_path: Path) -> Non
     results = asyncio.run(main())
     assert [type(r) for r in results] == [Result] * 200
     assert service.creates == 200
-    # one HTML value per flush tick (each tick stands for 0.1 s: at most 10 messages a second)
+    # one HTML value per flush tick (each tick stands for 0.1 s: at most 10 messages a second),
+    # and the player's list of finished rows at most once every 10 ticks (once a second)
     assert len(messages) <= ticks[0]
+    assert len(menus) <= ticks[0] // 10 + 1
     assert changes[0] >= 4 * 200 > 4 * len(messages)  # many row changes, few messages
     final = messages[-1]
-    assert final.count("<video ") == 200
+    assert final.count("▶ play #") == 200
+    assert len(view.picker.options) == 201
+    view.picker.value = 7
+    assert bytes(view.player.value) == MP4
+    assert "row 7" in view.player_note.value
     assert "200/200 done" in final and "0 failed" in final
     assert view.rows[0]["status"] == "saved" and view.rows[0]["path"]
 

@@ -1,10 +1,13 @@
 """``omni_widgets.grid(...)``: one live widget for a grid of requests.
 
-A compact table (each row's settings, status, progress, then its playable video or its failure
-code) under a line of totals (done, failed, credits, elapsed, ETA), with Stop and Resume. Row
-changes only mark the view dirty; a flusher redraws at most every ``FLUSH_S``, as one HTML value,
-so a 200-row grid sends at most about ten widget messages a second however fast rows change.
-Over the budget, nothing is sent until "Run anyway" is pressed.
+A compact table (each row's settings, status, progress, then "play" or its failure code) under a
+line of totals (done, failed, credits, elapsed, ETA), with Stop and Resume, and one player: pick a
+finished row and its saved video plays (sent as an ``ipywidgets.Video``, because a relative
+``<video src>`` inside a widget's HTML resolves against the page, not the notebook's folder).
+Row changes only mark the view dirty; a flusher redraws at most every ``FLUSH_S``, as one HTML
+value, and refreshes the player's list at most once a second, so a 200-row grid sends at most
+about ten widget messages a second however fast rows change. Over the budget, nothing is sent
+until "Run anyway" is pressed.
 """
 
 from __future__ import annotations
@@ -22,11 +25,11 @@ from ..core.budget import BudgetExceededError
 from ..core.errors import OmniError
 from ..core.requests import Request
 from .connection import Connection, connect
-from .saved import relative_src
 
 FLUSH_S = 0.1
+PICKER_EVERY = 10  # flush ticks between refreshes of the player's list of finished rows
+MAX_INLINE_VIDEO = 64 * 1024 * 1024  # as the card: bigger files would freeze the browser
 PROMPT_CHARS = 60
-VIDEO_WIDTH = 160
 STATUS_COLOURS = {"saved": "#1a7f37", "failed": "#cf222e", "unknown": "#cf222e", "lost": "#cf222e"}
 
 
@@ -66,8 +69,17 @@ class Grid(widgets.VBox):
         self.stop_button.on_click(lambda _: self.stop())
         self.resume_button.on_click(lambda _: self.resume())
         self.confirm_button.on_click(lambda _: self.start(confirmed=True))
-        self.buttons = widgets.HBox([self.stop_button, self.resume_button])
-        super().__init__([self.buttons, self.view])
+        self.picker = widgets.Dropdown(
+            options=[(PICK_PROMPT, -1)], value=-1, layout=widgets.Layout(width="420px")
+        )
+        self.picker.observe(self._play, names="value")
+        self.player = widgets.Video(format="mp4", autoplay=True, loop=True, controls=True)
+        self.player.layout = widgets.Layout(max_height="360px", display="none")
+        self.player_note = widgets.HTML()
+        self._ticks = 0
+        self._picked_rows: tuple[int, ...] = ()
+        self.buttons = widgets.HBox([self.stop_button, self.resume_button, self.picker])
+        super().__init__([self.buttons, self.view, self.player_note, self.player])
         self.add_class("omni-grid")
         self.problem: BudgetExceededError | None = None
         self._render()
@@ -97,7 +109,7 @@ class Grid(widgets.VBox):
                 self.run.check_budget(*self._budget)
             except BudgetExceededError as exc:
                 self.problem = exc
-                self.children = (widgets.HBox([self.confirm_button]), self.view)
+                self.children = tuple([widgets.HBox([self.confirm_button]), self.view])
                 self._render()
                 return self
         try:
@@ -107,7 +119,7 @@ class Grid(widgets.VBox):
                 "omni_widgets.grid() runs on a notebook's event loop and there is none here; "
                 "in a script, use OmniClient().generate_many(...)"
             ) from None
-        self.children = (self.buttons, self.view)
+        self.children = tuple([self.buttons, self.view, self.player_note, self.player])
         self._task = loop.create_task(run_async(self.connection.client, self.run))
         self._task.add_done_callback(lambda _: self._mark())
         if self._flusher is None or self._flusher.done():
@@ -159,11 +171,44 @@ class Grid(widgets.VBox):
     async def _flush_loop(self) -> None:
         while True:
             await self._sleep(FLUSH_S)
+            self._ticks += 1
             if self._dirty:
                 self._render()
             if not self.running:
                 self._update_buttons()
+                self._refresh_picker()
                 return
+            if self._ticks % PICKER_EVERY == 0:
+                self._refresh_picker()
+
+    def _refresh_picker(self) -> None:
+        """List the finished rows in the player's menu (one message, only when they changed)."""
+        done = tuple(s.index for s in self.run.rows if s.result is not None)
+        if done == self._picked_rows:
+            return
+        self._picked_rows = done
+        options = [(PICK_PROMPT, -1)] + [(_pick_label(self.run.rows[i]), i) for i in done]
+        self.picker.options = options
+        self.renders += 1
+
+    def play(self, index: int) -> None:
+        """Play a finished row's video in the grid's player."""
+        state = self.run.rows[index]
+        if state.result is None:
+            self.player_note.value = _esc(f"row {index} has no video ({state.status})")
+            return
+        path = state.result.path
+        if not path.is_file() or path.stat().st_size > MAX_INLINE_VIDEO:
+            self.player.layout.display = "none"
+            self.player_note.value = _esc(f"row {index}: open {path} to play it")
+            return
+        self.player.value = path.read_bytes()
+        self.player.layout.display = None
+        self.player_note.value = _esc(f"row {index} · {state.task_id} · {path}")
+
+    def _play(self, change: dict[str, Any]) -> None:
+        if isinstance(change["new"], int) and change["new"] >= 0:
+            self.play(change["new"])
 
     def _render(self) -> None:
         self._dirty = False
@@ -200,6 +245,7 @@ class Grid(widgets.VBox):
         return f"Grid({self.plan.summary()}, {_totals_text(self.run, self.run.totals())})"
 
 
+PICK_PROMPT = "Play a finished row…"
 STOP_TIP = "Send no more rows; rows already created are still watched and saved"
 RESUME_TIP = "Send the rows not sent yet and watch the rest (nothing is created twice)"
 GRID_STYLE = (
@@ -236,10 +282,7 @@ def _row_html(state: RowState) -> str:
     if state.error_code:
         status += f" ({state.error_code})"
     if state.result is not None:
-        video = (
-            f"<video src='{_esc(relative_src(state.result.path))}' controls preload='none' "
-            f"width='{VIDEO_WIDTH}'></video>"
-        )
+        video = f"<span title='{_esc(state.result.path)}'>▶ play #{state.index}</span>"
     elif state.error is not None:
         video = f"<span title='{_esc(state.error)}'>{_esc(state.task_id or '')}</span>"
     else:
@@ -250,6 +293,13 @@ def _row_html(state: RowState) -> str:
         f"</td><td>{_esc(settings.get('aspect_ratio', ''))}</td>"
         f"<td style='color:{colour}'>{_esc(status)}</td><td>{video}</td></tr>"
     )
+
+
+def _pick_label(state: RowState) -> str:
+    settings = state.row.settings()
+    prompt = settings["prompt"][:40]
+    shape = " ".join(str(settings[k]) for k in ("duration", "aspect_ratio") if k in settings)
+    return f"#{state.index} · {prompt} · {shape}".strip(" ·")
 
 
 def grid(
