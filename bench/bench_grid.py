@@ -150,7 +150,7 @@ def _bench_kernel(rows: int, base_url: str, api_key: str, folder: Path) -> list[
     try:
         probe.execute("import omni_widgets")
         idle = [probe.execute("1 + 1")[0] for _ in range(20)]
-            probe.execute(
+        probe.execute(
             f"g = omni_widgets.grid(prompts=[f'kite {{i}}' for i in range({rows})], "
             "duration=3, concurrency=8)"
         )
