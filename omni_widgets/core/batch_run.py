@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import os
 import time
 from collections import defaultdict
@@ -32,6 +33,7 @@ from .task import Task
 if TYPE_CHECKING:
     from .client import AsyncOmniClient, OmniClient, _BaseClient
 
+logger = logging.getLogger("omni_widgets")
 DEFAULT_CONCURRENCY = 4
 MAX_CONCURRENCY = 64
 CONCURRENCY_ALLOWED = f"an integer 1..{MAX_CONCURRENCY}"
@@ -328,6 +330,13 @@ def prepare(
     client.settings.require_key()
     run = GridRun(
         client, planned, concurrency=concurrency, dest=dest, timeout=timeout, on_change=on_change
+    )
+    logger.info(
+        "%s; %d rows to send (%.2f credits), %d already recorded",
+        planned.summary(),
+        len(run.to_send),
+        run.estimate,
+        len(planned.rows) - len(run.to_send),
     )
     if check:
         run.check_budget(budget)
