@@ -11,6 +11,9 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
+from .core.batch import GridStoppedError, Plan, plan, product
+from .core.batch_run import GridRun
+from .core.budget import BudgetExceededError, get_budget, set_budget
 from .core.client import AsyncOmniClient, OmniClient
 from .core.code import copy_as_code
 from .core.errors import (
@@ -37,6 +40,7 @@ from .core.errors import (
 )
 from .core.html_report import report
 from .core.ledger import Ledger, LedgerRecord
+from .core.pricing import estimate_credits
 from .core.requests import ImageToVideo, ReferenceToVideo, Request, TextToVideo, VideoEdit
 from .core.result import Result
 from .core.results import results
@@ -49,6 +53,7 @@ from .gateways.json_input import from_json
 if TYPE_CHECKING:
     from .magics.magics import load_ipython_extension, unload_ipython_extension
     from .notebook.gallery import Gallery, gallery
+    from .notebook.grid import Grid, grid
     from .notebook.handle import TaskHandle
     from .notebook.panel import Panel, panel
 
@@ -60,6 +65,8 @@ _LAZY = {
     "Panel": ".notebook.panel",
     "panel": ".notebook.panel",
     "TaskHandle": ".notebook.handle",
+    "Grid": ".notebook.grid",
+    "grid": ".notebook.grid",
     "load_ipython_extension": ".magics.magics",
     "unload_ipython_extension": ".magics.magics",
 }
@@ -84,10 +91,14 @@ __all__ = [
     "APIError",
     "AsyncOmniClient",
     "AuthenticationError",
+    "BudgetExceededError",
     "ContentPolicyError",
     "DownloadError",
     "Gallery",
     "Gateway",
+    "Grid",
+    "GridRun",
+    "GridStoppedError",
     "ImageToVideo",
     "InsufficientQuotaError",
     "InvalidRequestError",
@@ -102,6 +113,7 @@ __all__ = [
     "OutcomeUnknownError",
     "Panel",
     "PermissionDeniedError",
+    "Plan",
     "Problem",
     "RateLimitError",
     "ReferenceToVideo",
@@ -121,12 +133,18 @@ __all__ = [
     "WaitTimeoutError",
     "__version__",
     "copy_as_code",
+    "estimate_credits",
     "from_json",
     "gallery",
+    "get_budget",
     "get_gateway",
+    "grid",
     "load_ipython_extension",
     "panel",
+    "plan",
+    "product",
     "report",
     "results",
+    "set_budget",
     "unload_ipython_extension",
 ]

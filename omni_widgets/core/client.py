@@ -15,6 +15,7 @@ from typing import Any, Self, TypeVar
 import httpx
 
 from .._version import __version__
+from .batch_run import DEFAULT_CONCURRENCY, RowOutcome, prepare, run_async, run_sync
 from .errors import (
     APIError,
     DownloadError,
@@ -201,13 +202,14 @@ class _BaseClient:
             )
         return self._recorded_submit(request)
 
-    def _recorded_submit(self, request: Request) -> Op[Task]:
-        """Create a task, recorded in the ledger before it is sent and when its id arrives."""
+    def _recorded_submit(self, request: Request, grid: tuple[str, int] | None = None) -> Op[Task]:
+        """Create a task, recorded in the ledger before it is sent and when its id arrives
+        (with its grid id and row index when a grid sends it)."""
         self._settings.require_key()  # nothing to record when nothing can be sent
         row = self._record(
             "a new task",
             lambda ledger: ledger.record_submitting(
-                self.base_url, request, gateway=self.gateway.name
+                self.base_url, request, gateway=self.gateway.name, grid=grid
             ),
         )
         try:
@@ -392,6 +394,34 @@ class OmniClient(_BaseClient):
         """Submit, wait and download; shows progress in a notebook when no on_update is given."""
         return self._run(self._generate(request, dest, timeout), on_update or default_reporter())
 
+    def generate_many(
+        self,
+        requests: Any,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        budget: float | None = None,
+        *,
+        dest: Dest = None,
+        timeout: float | None = None,
+        grid_id: str | None = None,
+    ) -> list[RowOutcome]:
+        """Generate a grid (requests, dicts, a DataFrame or ``omni_widgets.product(...)``).
+
+        Every row is validated and the cost checked against the budget before anything is sent
+        (``ValidationError`` naming each bad row, ``BudgetExceededError``). Returns each row's
+        Result or error, in order. Running the same grid again (same rows, or the same
+        ``grid_id``) watches the rows it already created instead of creating them twice.
+        """
+        run = prepare(
+            self,
+            requests,
+            concurrency=concurrency,
+            budget=budget,
+            dest=dest,
+            timeout=timeout,
+            grid_id=grid_id,
+        )
+        return run_sync(self, run)
+
     def resume_pending(
         self, *, dest: Dest = None, timeout: float | None = None, on_update: OnUpdate | None = None
     ) -> list[ResumeOutcome]:
@@ -512,6 +542,28 @@ class AsyncOmniClient(_BaseClient):
     ) -> Result:
         """Submit, wait and download."""
         return await self._run(self._generate(request, dest, timeout), on_update)
+
+    async def generate_many(
+        self,
+        requests: Any,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        budget: float | None = None,
+        *,
+        dest: Dest = None,
+        timeout: float | None = None,
+        grid_id: str | None = None,
+    ) -> list[RowOutcome]:
+        """Generate a grid, several rows at once; see :meth:`OmniClient.generate_many`."""
+        run = prepare(
+            self,
+            requests,
+            concurrency=concurrency,
+            budget=budget,
+            dest=dest,
+            timeout=timeout,
+            grid_id=grid_id,
+        )
+        return await run_async(self, run)
 
     async def resume_pending(
         self, *, dest: Dest = None, timeout: float | None = None, on_update: OnUpdate | None = None

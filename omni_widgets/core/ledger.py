@@ -43,7 +43,8 @@ _FINAL_RANK = 5
 
 _COLUMNS = (
     "row_id, gateway, base_url, task_id, model, request, status, progress, video_url, "
-    "completed_at, error, path, size, sha256, host, pid, kernel, created_at, updated_at"
+    "completed_at, error, path, size, sha256, host, pid, kernel, created_at, updated_at, "
+    "grid_id, grid_row"
 )
 
 
@@ -87,8 +88,15 @@ def _v1_to_v2(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX tasks_by_status_created ON tasks (status, created_at)")
 
 
+def _v2_to_v3(db: sqlite3.Connection) -> None:
+    """Grid rows: which grid (``core/batch.py``) and which row of it a task was made for."""
+    db.execute("ALTER TABLE tasks ADD COLUMN grid_id TEXT")
+    db.execute("ALTER TABLE tasks ADD COLUMN grid_row INTEGER")
+    db.execute("CREATE INDEX tasks_by_grid ON tasks (grid_id, grid_row)")
+
+
 #: ``MIGRATIONS[n]`` upgrades a ledger from schema version n to n + 1, inside one transaction.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v0_to_v1, _v1_to_v2]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v0_to_v1, _v1_to_v2, _v2_to_v3]
 
 
 def schema_version() -> int:
@@ -125,6 +133,9 @@ class LedgerRecord:
     kernel: str | None
     created_at: float
     updated_at: float
+    #: The grid (``generate_many``) and the row of it this task was made for, if any.
+    grid_id: str | None = None
+    grid_row: int | None = None
 
     @property
     def unfinished(self) -> bool:
@@ -211,9 +222,20 @@ class Ledger:
 
     # --- writing ------------------------------------------------------------------------
 
-    def record_submitting(self, base_url: str, request: Request, *, gateway: str = EVOLINK) -> int:
-        """A row for a create about to be sent; returns its row id for the later updates."""
+    def record_submitting(
+        self,
+        base_url: str,
+        request: Request,
+        *,
+        gateway: str = EVOLINK,
+        grid: tuple[str, int] | None = None,
+    ) -> int:
+        """A row for a create about to be sent; returns its row id for the later updates.
+
+        ``grid`` is (grid id, row index) for a create made by ``generate_many``.
+        """
         now = time.time()
+        grid_id, grid_row = grid if grid is not None else (None, None)
         values = (
             gateway,
             base_url,
@@ -223,12 +245,15 @@ class Ledger:
             *_process(),
             now,
             now,
+            grid_id,
+            grid_row,
         )
 
         def write(db: sqlite3.Connection) -> int:
             cursor = db.execute(
                 "INSERT INTO tasks (gateway, base_url, model, request, status, host, pid, kernel,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, updated_at, grid_id, grid_row)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 values,
             )
             assert cursor.lastrowid is not None
@@ -359,6 +384,20 @@ class Ledger:
         if limit is not None:
             sql += " LIMIT ?"
             args.append(int(limit))
+        with self._connection() as db:
+            return [_record(row) for row in db.execute(sql, args).fetchall()]
+
+    def grid_records(self, grid_id: str, base_url: str | None = None) -> list[LedgerRecord]:
+        """Every record made for one grid, oldest first (a row may have several: a rejected
+        create and its re-send)."""
+        if not self.path.exists():
+            return []
+        sql = f"SELECT {_COLUMNS} FROM tasks WHERE grid_id = ?"
+        args: list[Any] = [grid_id]
+        if base_url is not None:
+            sql += " AND base_url = ?"
+            args.append(base_url)
+        sql += " ORDER BY grid_row, row_id"
         with self._connection() as db:
             return [_record(row) for row in db.execute(sql, args).fetchall()]
 
@@ -524,6 +563,8 @@ def _record(row: Sequence[Any]) -> LedgerRecord:
         kernel=row[16],
         created_at=row[17],
         updated_at=row[18],
+        grid_id=row[19],
+        grid_row=row[20],
     )
 
 

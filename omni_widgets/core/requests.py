@@ -25,7 +25,7 @@ from .defaults import (
 )
 from .errors import LongPromptWarning, Problem, ValidationError, short_repr
 from .images import ImageProblem, describe_image, normalize_image
-from .pricing import credits_for, estimated_tokens
+from .pricing import estimate_credits
 from .texts import host_address, split_url, text_problem, type_name, url_problem
 
 __all__ = [
@@ -79,8 +79,7 @@ class Request:
     @property
     def estimated_credits(self) -> float:
         """Credits the service is expected to reserve for this request (see core/pricing.py)."""
-        duration = self.to_payload().get("duration")
-        return credits_for(estimated_tokens(duration, edit=isinstance(self, VideoEdit)))
+        return estimate_credits(self)
 
     def _validate(self, problems: list[Problem]) -> None:
         """Raise every problem together; warn (at the caller's line) about a long prompt."""

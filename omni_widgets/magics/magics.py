@@ -31,13 +31,17 @@ from IPython.core.magic import (
     no_var_expand,
 )
 from IPython.core.magic_arguments import argument, kwds, magic_arguments
-from traitlets import Bool, Int, TraitError, Unicode, Union, validate
+from IPython.display import display
+from traitlets import Bool, Float, Int, TraitError, Unicode, Union, validate
 from traitlets.config import Config
 
+from ..core.batch import plan
+from ..core.budget import BudgetExceededError, check_budget
 from ..core.defaults import DEFAULT_ASPECT_RATIO, DEFAULT_DURATION
 from ..core.errors import OmniError, ValidationError
 from ..core.gateway import GATEWAYS, Gateway, get_gateway
 from ..core.ledger import Ledger, LedgerRecord
+from ..core.pricing import estimate_credits
 from ..core.requests import ASPECT_RATIOS, MAX_REFERENCES
 from ..core.result import Result
 from ..core.settings import resolve_ledger, settings_for
@@ -51,9 +55,11 @@ from ..notebook.connection import (
     shared_sandbox,
     stop_shared_sandbox,
 )
+from ..notebook.grid import Grid
 from ..notebook.handle import TaskHandle
 from ..notebook.jobs import Job, find_job, loop_running, session_jobs
 from ..notebook.resumed import unfinished_jobs
+from .grid import grid_rows, parse_grid_line
 from .report import (
     config_report,
     job_status,
@@ -164,6 +170,12 @@ class OmniMagics(Magics):
     ).tag(config=True)
     wait = Bool(
         False, help="Block each generation cell until its video plays (as --wait does)."
+    ).tag(config=True)
+    budget = Float(
+        None,
+        allow_none=True,
+        help="Credits a %%omni grid may be estimated at before it asks to confirm (None: the "
+        "session's omni_widgets.set_budget or OMNI_BUDGET).",
     ).tag(config=True)
 
     def __init__(self, shell: InteractiveShell | None = None, **kwargs: Any) -> None:
@@ -400,6 +412,10 @@ class OmniMagics(Magics):
           %omni sandbox start|stop  start or stop the shared local sandbox
           %omni help, %omni --help, %omni?   this help
 
+        A grid: %%omni grid --duration 5 6 --aspect 16:9 9:16 with one prompt per line below
+        makes every combination, validated and priced first, shown in one live table (also
+        --image A B, --ref A B, --concurrency N, --budget CREDITS, --out DIR, -o NAME).
+
         To make a video of a prompt that begins with one of these words, quote the prompt,
         %omni "list of birds flying", or use %%omni.
 
@@ -421,6 +437,9 @@ class OmniMagics(Magics):
             return
         namespace: Mapping[str, Any] = ChainMap(dict(local_ns or {}), self._user_ns)
         words = [Word(fill_placeholders(w.text, namespace), w.quoted) for w in words]
+        if cell is not None and words and not words[0].quoted and words[0].text == "grid":
+            self._grid([w.text for w in words[1:]], fill_placeholders(cell, namespace))
+            return
         if cell is None and words and not words[0].quoted and words[0].text in SUBCOMMANDS:
             self._subcommand(words[0].text, [w.text for w in words[1:]])
             return
@@ -488,6 +507,12 @@ class OmniMagics(Magics):
         self._submit(args, request)
 
     def _submit(self, args: argparse.Namespace, request: Any) -> None:
+        gateway = get_gateway(args.gateway)
+        try:
+            credits = estimate_credits(request, gateway)
+            check_budget(credits, self.budget, "this video", "OmniMagics.budget")
+        except BudgetExceededError as exc:
+            raise UsageError(f"{exc} (no task was created)") from None
         name = _variable_name(args.name)
         connection = self._connection()
         task = _one_line(connection.sync_client.submit, request)
@@ -518,6 +543,28 @@ class OmniMagics(Magics):
         else:
             job.resume()
         show_card(job)
+
+    def _grid(self, words: list[str], body: str) -> None:
+        """``%%omni grid``: validate and price every row, then show the live grid."""
+        options = parse_grid_line(words)
+        rows = grid_rows(options, body, self.duration, self.aspect_ratio)
+        try:
+            planned = plan(rows, grid_id=options.grid_id)
+        except ValidationError as exc:
+            raise UsageError(f"{exc} (no task was created)") from None
+        view = Grid(
+            planned,
+            self._connection(),
+            concurrency=options.concurrency,
+            budget=options.budget if options.budget is not None else self.budget,
+            dest=options.out or self.out,
+            budget_source="--budget" if options.budget is not None else "OmniMagics.budget",
+        )
+        if options.name:
+            self._user_ns[_variable_name(options.name) or options.name] = view
+        print(planned.summary())
+        view.start()
+        display(view)  # type: ignore[no-untyped-call]
 
     # --- subcommands ---------------------------------------------------------------------
 

@@ -19,9 +19,13 @@ from typing import Any
 import ipywidgets as widgets
 from IPython.display import display
 
-from ..core.defaults import PROMPT_WARN_CHARS
+from ..core.budget import BudgetExceededError, check_budget
+from ..core.defaults import (
+    PROMPT_WARN_CHARS,
+)
 from ..core.errors import LongPromptWarning, ValidationError
 from ..core.gateway import GATEWAYS, Gateway, get_gateway
+from ..core.pricing import estimate_credits
 from ..core.requests import (
     ImageToVideo,
     ReferenceToVideo,
@@ -88,6 +92,7 @@ class Panel(widgets.VBox):
             connection = connect() if gateway is None else connect(gateway=chosen)
         self.service = KeyBox(connection, self._on_connection, ask=ask_for_key)
         self._submitting: Job | None = None
+        self._confirmed_over_budget: Request | None = None  # over the budget, clicked once
         self._hold: asyncio.TimerHandle | None = None
         self._touched: set[str] = set()
         self._problems: list[str] = []
@@ -512,7 +517,7 @@ class Panel(widgets.VBox):
         if self._submitting is not None:
             return None
         request = self._validate()
-        if request is None:
+        if request is None or not self._within_budget(request):
             return None
         try:
             loop = asyncio.get_running_loop()
@@ -537,6 +542,19 @@ class Panel(widgets.VBox):
                 self._refresh_generate()
         self._watch(job)
         return job
+
+    def _within_budget(self, request: Request) -> bool:
+        """The session's budget (``set_budget`` / ``OMNI_BUDGET``): over it, the first click
+        shows the estimate and a second click on the same request confirms."""
+        try:
+            check_budget(estimate_credits(request), what="this video")
+        except BudgetExceededError as exc:
+            if self._confirmed_over_budget == request:
+                return True
+            self._confirmed_over_budget = request
+            self.show_message(f"{exc}. Press Generate again to go ahead.")
+            return False
+        return True
 
     def add_job(self, job: Job) -> TaskCard:
         """Put a card for ``job`` at the top of the panel (newest first)."""
