@@ -224,7 +224,7 @@ def test_toapis_answers_of_both_forms_are_parsed() -> None:
 
 def test_toapis_ids_are_checked_and_kept_as_file_names() -> None:
     script = Script()
-    with pytest.raises(ValidationError, match="ids look like video_"):
+    with pytest.raises(ValidationError, match="ids like video_"):
         client(script, gateway="toapis").get("task-unified-1-abc")
     assert script.sent == []
     assert file_stem(TID) == TID
