@@ -23,8 +23,8 @@ COURSE = sorted(p for p in NOTEBOOK_DIR.glob("*.ipynb") if p.name != "01_quickst
 PNG = Path(__file__).parents[1] / "docs" / "panel.png"
 
 
-def test_the_course_has_notebooks_02_to_07_each_with_a_solutions_twin() -> None:
-    assert [p.name[:2] for p in COURSE] == ["02", "03", "04", "05", "06", "07"]
+def test_the_course_has_notebooks_02_to_09_each_with_a_solutions_twin() -> None:
+    assert [p.name[:2] for p in COURSE] == ["02", "03", "04", "05", "06", "07", "08", "09"]
     assert [p.name for p in sorted(SOLUTION_DIR.glob("*.ipynb"))] == [p.name for p in COURSE]
 
 
