@@ -69,9 +69,12 @@ class Lesson:
         options.setdefault("poll_interval", 1.0 if self.is_sandbox else 3.0)
         return AsyncOmniClient(self.api_key, self.base_url, **options)
 
-    def gateway_client(self, gateway: str, **options: Any) -> OmniClient:
+    def gateway_client(
+        self, gateway: str, *, seconds: Sequence[int] = (), **options: Any
+    ) -> OmniClient:
         """A blocking client for another gateway: the real one when its own key variable (e.g.
-        TOAPIS_API_KEY) is set, else a private sandbox speaking its dialect; prints which.
+        TOAPIS_API_KEY) is set, else a private sandbox speaking its dialect; prints which, and
+        the cost of the `seconds` of video the lesson makes there.
 
         Only the gateway's own variable counts here, so a lesson never sends an EvoLink key to
         another gateway just because it sits in OMNI_API_KEY.
@@ -94,6 +97,7 @@ class Lesson:
             options.setdefault("poll_interval", 1.0)
             client = OmniClient(sb.api_key, sb.base_url, gateway=chosen.name, **options)
         print(f"The {chosen.name} gateway: {where}.")
+        print(cost_line(seconds, free=key is None))
         return client
 
     def close(self) -> None:
