@@ -80,9 +80,10 @@ class Lesson:
         another gateway just because it sits in OMNI_API_KEY.
         """
         chosen = get_gateway(gateway)
-        key = next((os.environ[v] for v in chosen.key_env if os.environ.get(v)), None)
+        variable = next((v for v in chosen.key_env if os.environ.get(v)), None)
+        key = os.environ[variable] if variable else None
         if key is not None:
-            where = f"the real {chosen.name} at {chosen.default_base_url} (key from its variable)"
+            where = f"the real {chosen.name} at {chosen.default_base_url} (key from {variable})"
             options.setdefault("poll_interval", chosen.poll_every_s)
             client = OmniClient(key, gateway=chosen.name, **options)
         else:

@@ -270,7 +270,8 @@ def test_the_second_gateway_is_a_private_sandbox_unless_its_own_key_is_set(
         with lesson.gateway_client("toapis", seconds=[6]) as real:
             assert real.settings.base_url == "https://toapis.com"
         out = capsys.readouterr().out
-        assert "the real toapis at https://toapis.com" in out and "billed to your key" in out
+        assert "the real toapis at https://toapis.com (key from TOAPIS_API_KEY)" in out
+        assert "billed to your key" in out
         assert "secret" not in out
     finally:
         lesson.close()
