@@ -15,17 +15,21 @@ wherever it runs: from notebooks/ in Jupyter, in a copy made by CI, or after `pi
 from __future__ import annotations
 
 import html
+import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
+from .core.batch import plan
 from .core.client import AsyncOmniClient, OmniClient
 from .core.errors import Problem, ValidationError
+from .core.gateway import get_gateway
 from .core.pricing import credits_for, estimated_tokens
 from .core.requests import ReferenceToVideo, Request
 from .core.result import Result
@@ -47,6 +51,8 @@ class Lesson:
     description: str
     sandbox: Any = field(default=None, repr=False)
     """The private in-process `Sandbox`, when the lesson started one (its `.faults` work)."""
+    others: dict[str, Any] = field(default_factory=dict, repr=False)
+    """Private sandboxes of other gateways' dialects, started by :meth:`gateway_client`."""
 
     @property
     def is_sandbox(self) -> bool:
@@ -63,10 +69,44 @@ class Lesson:
         options.setdefault("poll_interval", 1.0 if self.is_sandbox else 3.0)
         return AsyncOmniClient(self.api_key, self.base_url, **options)
 
+    def gateway_client(
+        self, gateway: str, *, seconds: Sequence[int] = (), **options: Any
+    ) -> OmniClient:
+        """A blocking client for another gateway: the real one when its own key variable (e.g.
+        TOAPIS_API_KEY) is set, else a private sandbox speaking its dialect; prints which, and
+        the cost of the `seconds` of video the lesson makes there.
+
+        Only the gateway's own variable counts here, so a lesson never sends an EvoLink key to
+        another gateway just because it sits in OMNI_API_KEY.
+        """
+        chosen = get_gateway(gateway)
+        variable = next((v for v in chosen.key_env if os.environ.get(v)), None)
+        key = os.environ[variable] if variable else None
+        if key is not None:
+            where = f"the real {chosen.name} at {chosen.default_base_url} (key from {variable})"
+            options.setdefault("poll_interval", chosen.poll_every_s)
+            client = OmniClient(key, gateway=chosen.name, **options)
+        else:
+            from .sandbox import Sandbox
+
+            sb = self.others.get(chosen.name)
+            if sb is None:
+                speed = float(os.environ.get(SPEED_VARIABLE, "40"))
+                sb = self.others[chosen.name] = Sandbox(gateway=chosen.name, speed=speed).start()
+            variables = " or ".join(chosen.key_env)
+            where = f"a private {chosen.name} sandbox in this kernel (no {variables} is set)"
+            options.setdefault("poll_interval", 1.0)
+            client = OmniClient(sb.api_key, sb.base_url, gateway=chosen.name, **options)
+        print(f"The {chosen.name} gateway: {where}.")
+        print(cost_line(seconds, free=key is None))
+        return client
+
     def close(self) -> None:
-        """Stop the private sandbox, if any."""
+        """Stop the private sandboxes, if any."""
         if self.sandbox is not None:
             self.sandbox.stop()
+        for sb in self.others.values():
+            sb.stop()
 
 
 def start(
@@ -175,13 +215,15 @@ def check_request(
     *,
     kind: type[Request] | None = None,
     mentions: Iterable[str] = (),
+    gateway: str | None = None,
     **expected: Any,
 ) -> Verdict:
     """Is `request` (or what the callable builds) valid, of `kind`, with the `expected` fields?
 
     Fields are compared with the request's attributes; `images=3` compares the number of
     reference images. `mentions` are words the prompt must contain. A callable is called here,
-    so a ValidationError is reported with the project's own problems, in plain words.
+    so a ValidationError is reported with the project's own problems, in plain words. With
+    `gateway`, the request must also keep within that gateway's limits.
     """
     if _missing(request):
         return say(
@@ -205,9 +247,15 @@ def check_request(
             wrong.append(f"{name} is {have!r}; the exercise asks for {want!r}")
     prompt = request.prompt.lower()
     wrong += [f"the prompt does not mention {w!r}" for w in mentions if w.lower() not in prompt]
+    if gateway is not None:
+        limits = get_gateway(gateway).problems(request)
+        wrong += [f"on {gateway}, {plain(p)}" for p in limits]
     if wrong:
         return say(False, "; ".join(wrong) + ".")
-    return say(True, f"{request!r} is valid (about {request.estimated_credits:.2f} credits).")
+    where = f" on {gateway}" if gateway else ""
+    return say(
+        True, f"{request!r} is valid{where} (about {request.estimated_credits:.2f} credits)."
+    )
 
 
 def _field(request: Request, name: str) -> Any:
@@ -364,15 +412,25 @@ def check_fault(rule: Any, *, kind: str, fired: int, tasks_created: int) -> Verd
     return say(True, f"your {kind} rule fired {fired} times and exactly 1 task was created.")
 
 
-def check_script(path: str | os.PathLike[str], *args: str, timeout: float = 300) -> Verdict:
+def check_script(
+    path: str | os.PathLike[str],
+    *args: str,
+    timeout: float = 300,
+    env: Mapping[str, str] | None = None,
+) -> Verdict:
     """Run a Python script as its own process (no Jupyter); right if it exits 0 and prints the
-    path of an MP4 that exists. The environment (key, base URL) is passed on unchanged."""
+    path of an MP4 that exists. The environment (key, base URL) is passed on unchanged, or
+    `env` is the script's whole environment."""
     script = Path(path)
     if not script.is_file():
         return say(False, f"there is no {script} yet: run the %%writefile cell first.")
     try:
         done = subprocess.run(
-            [sys.executable, str(script), *args], capture_output=True, text=True, timeout=timeout
+            [sys.executable, str(script), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=None if env is None else dict(env),
         )
     except subprocess.TimeoutExpired:
         return say(False, f"{script} still ran after {timeout:g} s; does it wait for something?")
@@ -383,3 +441,67 @@ def check_script(path: str | os.PathLike[str], *args: str, timeout: float = 300)
     if not videos:
         return say(False, f"{script} ran, but printed no path of a saved .mp4: print result.path.")
     return say(True, f"{script} ran outside Jupyter and saved {', '.join(videos)}.")
+
+
+def check_grid(rows: Any, *, count: int, **axes: Iterable[Any]) -> Verdict:
+    """Is `rows` (anything `plan` takes: `product(...)`, requests, dicts, a DataFrame) a valid grid
+    of `count` rows that covers exactly the values of each axis, e.g. `duration=[3, 4]`?"""
+    if _missing(rows):
+        return say(False, "still the placeholder `...`: build the rows with product(...).")
+    try:
+        planned = plan(rows)
+    except ValidationError as exc:
+        return say(False, "the grid would be refused: " + "; ".join(plain(p) for p in exc.problems))
+    except TypeError as exc:
+        return say(False, f"this is not a grid plan() can read: {exc}")
+    wrong = []
+    if len(planned) != count:
+        wrong.append(f"it has {len(planned)} rows; the exercise wants {count}")
+    for name, values in axes.items():
+        want = sorted(set(values), key=str)
+        have = sorted({row.settings().get(name) for row in planned.rows}, key=str)
+        if have != want:
+            wrong.append(f"its {name} values are {have}; the exercise asks for {want}")
+    if wrong:
+        return say(False, "; ".join(wrong) + ".")
+    return say(True, f"{planned.summary()}.")
+
+
+def check_report(path: str | os.PathLike[str] | Any, *, videos: int) -> Verdict:
+    """Is `path` an HTML report (from `report(...)`) that plays `videos` saved videos whose files
+    are where its relative links point?"""
+    if _missing(path):
+        return say(False, "still the placeholder `...`: store what report(...) returns.")
+    page = Path(path)
+    if page.suffix.lower() not in (".html", ".htm") or not page.is_file():
+        return say(False, f"there is no HTML file at {page}: call report(table, 'NAME.html').")
+    text = page.read_text(encoding="utf-8")
+    links = re.findall(r"<video[^>]* src='([^']+)'", text)
+    missing = [link for link in links if not (page.parent / unquote(link)).is_file()]
+    if missing:
+        return say(False, f"{page.name} links to {len(missing)} video(s) that are not beside it.")
+    if len(links) != videos:
+        return say(False, f"{page.name} shows {len(links)} videos; the exercise wants {videos}.")
+    return say(True, f"{page.name} shows {videos} videos, with frames and settings; open it.")
+
+
+def check_code(code: str | Any, *, kind: str, mentions: Iterable[str] = ()) -> Verdict:
+    """Is `code` what `copy_as_code(..., kind)` gives (a curl command, JSON, or Python) that
+    reads the key from $OMNI_API_KEY, and contains each of `mentions`?"""
+    if _missing(code) or not isinstance(code, str) or not code.strip():
+        return say(False, f"still the placeholder `...`: store copy_as_code(..., {kind!r}).")
+    wrong = []
+    if kind == "curl" and not code.lstrip().startswith("curl "):
+        wrong.append("it does not start with `curl `")
+    if kind == "json":
+        try:
+            json.loads(code)
+        except ValueError:
+            wrong.append("it is not JSON")
+    if kind in ("curl", "python") and "OMNI_API_KEY" not in code:
+        wrong.append("it does not read the key from $OMNI_API_KEY")
+    wrong += [f"it does not mention {m!r}" for m in mentions if str(m) not in code]
+    if wrong:
+        return say(False, f"your {kind} code: " + "; ".join(wrong) + ".")
+    lines = len(code.strip().splitlines())
+    return say(True, f"{lines} lines of {kind}, the key read from the environment, never written.")

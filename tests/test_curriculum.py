@@ -12,9 +12,15 @@ from omni_widgets import (
     ImageToVideo,
     OmniClient,
     ReferenceToVideo,
+    Result,
     TaskFailedError,
     TextToVideo,
     VideoEdit,
+    copy_as_code,
+    from_json,
+    product,
+    report,
+    results,
     teaching,
 )
 from omni_widgets.sandbox import Sandbox
@@ -23,8 +29,8 @@ COURSE = sorted(p for p in NOTEBOOK_DIR.glob("*.ipynb") if p.name != "01_quickst
 PNG = Path(__file__).parents[1] / "docs" / "panel.png"
 
 
-def test_the_course_has_notebooks_02_to_07_each_with_a_solutions_twin() -> None:
-    assert [p.name[:2] for p in COURSE] == ["02", "03", "04", "05", "06", "07"]
+def test_the_course_has_notebooks_02_to_09_each_with_a_solutions_twin() -> None:
+    assert [p.name[:2] for p in COURSE] == ["02", "03", "04", "05", "06", "07", "08", "09"]
     assert [p.name for p in sorted(SOLUTION_DIR.glob("*.ipynb"))] == [p.name for p in COURSE]
 
 
@@ -177,3 +183,106 @@ def test_a_class_sandbox_server_is_named_as_such_and_free(
     assert lesson.is_sandbox and lesson.sandbox is None
     assert out.count("a sandbox server at http://10.0.0.5:8765 (key from OMNI_API_KEY)") == 2
     assert out.count("free here: nothing is billed") == 2
+
+
+# --- the checks of notebooks 08 and 09 ----------------------------------------------------------
+
+
+def test_check_grid_counts_rows_and_names_the_axis_values_that_differ() -> None:
+    kite = TextToVideo("a kite", duration=3)
+    four = product(kite, prompts=["a kite", "a boat"], aspect_ratios=["16:9", "9:16"])
+    assert repr(teaching.check_grid(four, count=4, duration=[3], aspect_ratio=["16:9", "9:16"]))
+    verdict = teaching.check_grid(
+        product(kite, durations=[3, 4]), count=4, duration=[3], aspect_ratio=["16:9", "9:16"]
+    )
+    assert repr(verdict) == (
+        "Not yet: it has 2 rows; the exercise wants 4; its duration values are [3, 4]; the "
+        "exercise asks for [3]; its aspect_ratio values are ['16:9']; the exercise asks for "
+        "['16:9', '9:16']."
+    )
+    refused = teaching.check_grid([{"prompt": "a kite", "duration": 12}], count=1)
+    assert repr(refused).startswith("Not yet: the grid would be refused: rows[0].duration: ")
+    assert "placeholder" in repr(teaching.check_grid(..., count=4))
+
+
+def test_check_request_on_a_gateway_names_its_limits() -> None:
+    portrait = TextToVideo("a boat", duration=4, aspect_ratio="9:16", resolution="1080p")
+    verdict = teaching.check_request(portrait, gateway="toapis")
+    assert repr(verdict) == (
+        "Not yet: on toapis, duration: 4 is not accepted; it should be 6 or 10 on toapis; "
+        "on toapis, resolution: with 9:16; it should be 1080p only with 16:9 on toapis."
+    )
+    guide = {"model": "gemini_omni_flash", "mode": "text-to-video", "input": {"prompt": "a boat"}}
+    guide["input"].update(duration=10, aspect_ratio="16:9", resolution="1080p")
+    assert teaching.check_request(from_json(guide), kind=TextToVideo, gateway="toapis")
+
+
+def test_check_code_wants_the_key_from_the_environment() -> None:
+    request = TextToVideo("a boat", duration=4, aspect_ratio="9:16")
+    curl = copy_as_code(request, "curl")
+    assert teaching.check_code(curl, kind="curl", mentions=["9:16"])
+    leaked = curl.replace("$OMNI_API_KEY", "sk-pasted-key")
+    assert repr(teaching.check_code(leaked, kind="curl", mentions=["16:9"])) == (
+        "Not yet: your curl code: it does not read the key from $OMNI_API_KEY; "
+        "it does not mention '16:9'."
+    )
+    assert not teaching.check_code(copy_as_code(request, "json"), kind="curl")
+    assert teaching.check_code(copy_as_code(request, "json"), kind="json")
+
+
+def test_check_report_counts_videos_and_finds_their_files(tmp_path: Path) -> None:
+    ledger = tmp_path / "tasks.sqlite3"
+    with Sandbox(speed=float("inf")) as sb, OmniClient(sb.api_key, sb.base_url, ledger=ledger) as c:
+        saved = c.generate_many(
+            [TextToVideo("a kite", duration=3), TextToVideo("a boat", duration=3)],
+            dest=tmp_path / "videos",
+        )
+        rows = results(c.history())
+    assert all(isinstance(r, Result) for r in saved)
+    page = report(rows, tmp_path / "two.html")
+    assert repr(teaching.check_report(page, videos=2)).startswith("Right: two.html shows 2 videos")
+    assert repr(teaching.check_report(page, videos=1)) == (
+        "Not yet: two.html shows 2 videos; the exercise wants 1."
+    )
+    moved = tmp_path / "elsewhere" / "two.html"
+    moved.parent.mkdir()
+    page.rename(moved)
+    assert repr(teaching.check_report(moved, videos=2)) == (
+        "Not yet: two.html links to 2 video(s) that are not beside it."
+    )
+
+
+def test_the_second_gateway_is_a_private_sandbox_unless_its_own_key_is_set(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("OMNI_API_KEY", "sk-evolink-secret-1")  # never sent to ToAPIs
+    monkeypatch.delenv("TOAPIS_API_KEY", raising=False)
+    monkeypatch.setenv("OMNI_LEDGER", str(tmp_path / "tasks.sqlite3"))
+    lesson = teaching.start(seconds=[4], sandbox_only=True, speed=float("inf"))
+    try:
+        with lesson.gateway_client("toapis", seconds=[6]) as toapis:
+            result = toapis.generate(TextToVideo("a boat", duration=6), dest=tmp_path)
+        out = capsys.readouterr().out
+        assert "The toapis gateway: a private toapis sandbox in this kernel" in out
+        assert "Expected cost: 1 video, 34,752 tokens" in out and "free here" in out
+        assert teaching.check_result(result, duration=6)
+        monkeypatch.setenv("TOAPIS_API_KEY", "sk-toapis-secret-2")
+        with lesson.gateway_client("toapis", seconds=[6]) as real:
+            assert real.settings.base_url == "https://toapis.com"
+        out = capsys.readouterr().out
+        assert "the real toapis at https://toapis.com (key from TOAPIS_API_KEY)" in out
+        assert "billed to your key" in out
+        assert "secret" not in out
+    finally:
+        lesson.close()
+    assert not any(sb.running for sb in lesson.others.values())
+
+
+def test_check_script_runs_with_the_environment_it_is_given(tmp_path: Path) -> None:
+    script = tmp_path / "needs_key.py"
+    script.write_text("import os\nprint(os.environ['OMNI_API_KEY'])\n")
+    verdict = teaching.check_script(script, env={"OMNI_API_KEY": "sk-x", "PATH": ""})
+    assert repr(verdict) == (
+        f"Not yet: {script} ran, but printed no path of a saved .mp4: print result.path."
+    )
+    assert "KeyError" in repr(teaching.check_script(script, env={"PATH": ""}))
