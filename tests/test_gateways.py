@@ -134,6 +134,17 @@ def test_toapis_limits_refuse_before_sending(request_: Request, message: str) ->
     assert script.sent == []
 
 
+def test_generate_refuses_before_its_progress_line_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    reporters: list[str] = []
+    monkeypatch.setattr(
+        "omni_widgets.core.client.default_reporter", lambda: reporters.append("made") or None
+    )
+    script = Script(posts=[toapis_created()])
+    with pytest.raises(ValidationError, match="on toapis"):
+        client(script, gateway="toapis").generate(TextToVideo("a kite", duration=4))
+    assert reporters == [] and script.sent == []
+
+
 def test_a_local_image_is_refused_on_toapis_with_the_reason(tmp_path: Any) -> None:
     from _mock import png
 

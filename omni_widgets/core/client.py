@@ -392,6 +392,8 @@ class OmniClient(_BaseClient):
         on_update: OnUpdate | None = None,
     ) -> Result:
         """Submit, wait and download; shows progress in a notebook when no on_update is given."""
+        if isinstance(request, Request):
+            self.gateway.check(request)  # refused before a progress line says "starting"
         return self._run(self._generate(request, dest, timeout), on_update or default_reporter())
 
     def generate_many(
