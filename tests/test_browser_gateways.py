@@ -37,7 +37,8 @@ CELLS = [
 _JS_OPTIONS = """(sel) => {
   const row = document.querySelector(sel);
   if (!row || getComputedStyle(row).display === 'none') return null;
-  return [...row.querySelectorAll('select option')].map((o) => o.textContent.replace(/\\s+/g, ' ').trim());
+  const options = [...row.querySelectorAll('select option')];
+  return options.map((o) => o.textContent.replace(/\\s+/g, ' ').trim());
 }"""
 
 
