@@ -25,13 +25,9 @@ pytestmark = pytest.mark.browser
 
 PROMPT = "A lighthouse beam sweeps over a stormy sea at night, waves crashing"
 
-CELLS = [
-    # The kernel's environment has no key, so the panel picks the shared sandbox by itself;
-    # only the ToAPIs dialect's clock is sped up here, so the test does not wait 6 real seconds.
-    "from omni_widgets.notebook.connection import shared_sandbox\n"
-    "shared_sandbox('toapis').speed = float('inf')",
-    "import omni_widgets as omni\npanel = omni.panel()\npanel",
-]
+# No key and no sandbox started by hand: switching the picker makes the panel start (or find) the
+# shared sandbox in the ToAPIs dialect by itself.
+CELLS = ["import omni_widgets as omni\npanel = omni.panel()\npanel"]
 
 # The visible options of the panel's duration and resolution dropdowns, read in the page.
 _JS_OPTIONS = """(sel) => {
@@ -77,6 +73,11 @@ def _run(lab: LabPage) -> None:
     assert page.evaluate(_JS_OPTIONS, ".omni-panel .omni-field-duration") == ["6 s", "10 s"]
     assert page.evaluate(_JS_OPTIONS, ".omni-panel .omni-field-resolution") == ["720P", "1080p"]
     assert "ToAPIs" in lab.find(".omni-panel .omni-field-duration").inner_text()
+    page.wait_for_function(
+        "() => document.querySelector('.omni-panel .omni-service').innerText"
+        ".includes('paste a ToAPIs key below or set OMNI_API_KEY or TOAPIS_API_KEY')",
+        timeout=10_000,
+    )
 
     card = generate_from_panel(lab, PROMPT)
     wait_until_completed(lab, card, COMPLETED_TIMEOUT_S, id_prefix=ID_PREFIX)
