@@ -45,8 +45,11 @@ def generate_from_panel(lab: LabPage, prompt: str) -> Locator:
     return lab.find(".omni-panel .omni-card", timeout=30)
 
 
-def wait_until_completed(lab: LabPage, card: Locator, timeout_s: float) -> None:
-    """Wait for the card's status to end, and require that it ended as Completed."""
+def wait_until_completed(
+    lab: LabPage, card: Locator, timeout_s: float, id_prefix: str = "task-unified-"
+) -> None:
+    """Wait for the card's status to end, and require that it ended as Completed with a task id
+    of the gateway's form (``id_prefix``: EvoLink's by default)."""
     status = card.locator(".omni-status")
     lab.page.wait_for_function(
         "(el) => /Completed|Failed|Stopped/.test(el.innerText)",
@@ -55,7 +58,7 @@ def wait_until_completed(lab: LabPage, card: Locator, timeout_s: float) -> None:
         polling=250,
     )
     assert status.inner_text().strip() == "Completed", card.inner_text()
-    assert card.locator(".omni-task-id").inner_text().startswith("task-unified-")
+    assert card.locator(".omni-task-id").inner_text().startswith(id_prefix)
 
 
 def assert_video_plays(lab: LabPage, duration_s: float, selector: str = VIDEO) -> None:

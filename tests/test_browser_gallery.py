@@ -1,6 +1,8 @@
 """The gallery as a person uses it in JupyterLab: two results made on the sandbox, the gallery
 opened, both ticked, and the two compared videos playing side by side under one Play/Pause and
 one seek bar. Posters and videos come through the server's /files/ route, not the comm.
+The notebook sits in a folder of its own, so its ledger (``omni_outputs/`` beside it) holds
+only this test's two results whichever browser tests ran before on the same Lab server.
 Saves test-artifacts/gallery.png.
 """
 
@@ -15,6 +17,7 @@ from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.browser
 
+NOTEBOOK = "gallery/gallery.ipynb"
 CELLS = [
     "from omni_widgets import OmniClient, TextToVideo\n"
     "from omni_widgets.notebook.connection import shared_sandbox\n"
@@ -35,7 +38,8 @@ def test_gallery_compares_two_results_playing_in_sync(
     chromium: Browser, lab_servers: Callable[..., LabServer]
 ) -> None:
     server = lab_servers(env={"PYTHONPATH": str(REPO_ROOT)})
-    write_notebook(server.root_dir / "gallery.ipynb", CELLS)
+    (server.root_dir / "gallery").mkdir(exist_ok=True)
+    write_notebook(server.root_dir / NOTEBOOK, CELLS)
     with (
         LabPage.new(chromium, server, width=1280, height=1100) as lab,
         failure_report(lab, "gallery", scroll_to=".omni-g"),
@@ -45,7 +49,7 @@ def test_gallery_compares_two_results_playing_in_sync(
 
 def _run(lab: LabPage) -> None:
     page = lab.page
-    lab.open_notebook("gallery.ipynb")
+    lab.open_notebook(NOTEBOOK)
     lab.run_all_cells(timeout=180)
     lab.find(".omni-g-tile")
     page.wait_for_function(
@@ -54,7 +58,9 @@ def _run(lab: LabPage) -> None:
         timeout=30_000,
     )
     posters = page.eval_on_selector_all(".omni-g-tile img", "(els) => els.map((e) => e.src)")
-    assert all("/files/omni_outputs/" in src and src.endswith(".poster.jpg") for src in posters)
+    assert all(
+        "/files/gallery/omni_outputs/" in src and src.endswith(".poster.jpg") for src in posters
+    )
     assert "2 result(s)" in lab.find(".omni-g-count").inner_text()
 
     # Tick both: two players, their settings diffed.
@@ -66,7 +72,7 @@ def _run(lab: LabPage) -> None:
         timeout=30_000,
     )
     players = page.evaluate(_JS_PLAYERS)
-    assert all("/files/omni_outputs/" in p["src"] for p in players), players
+    assert all("/files/gallery/omni_outputs/" in p["src"] for p in players), players
     assert sorted(round(p["d"]) for p in players) == [3, 4], players
     differs = page.eval_on_selector_all(
         ".omni-g-settings tr.differs th", "(els) => els.map((e) => e.innerText)"

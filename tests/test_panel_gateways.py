@@ -111,3 +111,25 @@ def test_pasted_json_the_gateway_refuses_says_where(tmp_path: Path) -> None:
 def test_cards_name_the_gateway(tmp_path: Path) -> None:
     job = Job(offline("toapis"), TextToVideo("a kite", duration=6), dest=tmp_path)
     assert "<span class='omni-gateway'>ToAPIs</span>" in _meta_html(job)
+
+
+def sandbox(gateway: str) -> Connection:
+    return Connection("sb-key", "http://127.0.0.1:1", True, "sandbox", 1.0, gateway)
+
+
+@pytest.mark.parametrize(
+    ("start", "picked", "line"),
+    [
+        ("toapis", "evolink", "paste an EvoLink key below or set OMNI_API_KEY or EVOLINK_API_KEY"),
+        ("evolink", "toapis", "paste a ToAPIs key below or set OMNI_API_KEY or TOAPIS_API_KEY"),
+    ],
+)
+def test_the_sandbox_line_names_the_picked_gateways_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, start: str, picked: str, line: str
+) -> None:
+    panel = Panel(connection=sandbox(start), output_dir=tmp_path, resume=False)
+    assert line not in panel.service.status.value
+    monkeypatch.setattr("omni_widgets.notebook.panel.connect", lambda **_: sandbox(picked))
+    panel.gateway_picker.value = picked
+    assert "SANDBOX" in panel.service.status.value
+    assert line in panel.service.status.value

@@ -13,12 +13,10 @@ from urllib.parse import urlsplit
 
 import ipywidgets as widgets
 
+from ..core.gateway import get_gateway
 from .connection import Connection, connect
 from .fields import DESCRIPTION_STYLE
 
-SANDBOX_LINE = (
-    "Local and free. For the real service, paste an EvoLink key below or set OMNI_API_KEY."
-)
 SANDBOX_TITLE = (
     "The sandbox runs inside this kernel and makes real MP4s without a key. Keys come from "
     "https://evolink.ai/dashboard/keys; after setting OMNI_API_KEY, restart the kernel."
@@ -27,6 +25,19 @@ BADGE_STYLE = (
     "background:#bf8700;color:white;padding:2px 8px;border-radius:4px;font-weight:bold;"
     "letter-spacing:.05em;margin-right:8px"
 )
+
+
+def sandbox_line(gateway: str) -> str:
+    """What the sandbox is, and how to reach the real service of this gateway instead."""
+    chosen = get_gateway(gateway)
+    return (
+        f"Local and free. For the real service, paste {_article(chosen.title)} {chosen.title} "
+        f"key below or set {' or '.join(('OMNI_API_KEY', *chosen.key_env))}."
+    )
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].upper() in "AEIOU" else "a"
 
 
 def sandbox_badge(title: str = SANDBOX_TITLE) -> str:
@@ -107,7 +118,7 @@ class KeyBox(widgets.VBox):
             source = "" if c.key_source == "sandbox" else f" (key from {_source(c.key_source)})"
             self.status.value = (
                 f"<div style='margin:2px 0 8px 0'>{sandbox_badge()}<span style='color:#57606a'>"
-                f"{html.escape(SANDBOX_LINE if c.key_source == 'sandbox' else host)}"
+                f"{html.escape(sandbox_line(c.gateway) if c.key_source == 'sandbox' else host)}"
                 f"{html.escape(source)}</span></div>"
             )
         else:
