@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,7 +163,14 @@ def test_python_and_magic_blocks_run_as_pasted(
     phases = kernel.value("[(job.phase, job.error_message) for job in session_jobs()]")
     assert phases and all(phase == ("completed", "") for phase in phases), phases
     assert len(phases) == 7  # %omni in "The magics" (1), the five kinds (5), %%omni (1)
-    saved = {video.stem for video in (folder / "omni_outputs").glob("*.mp4")}
-    not_saved = [task_id for task_id in sb.created_task_ids if task_id not in saved]
-    # The async block's task is only watched; the ledger block's resume_pending() then saves it.
+    # Grids (the widget and the grid cell) save in the background too. The async block's task
+    # is only watched; the ledger block's resume_pending() then saves it.
+    deadline = time.monotonic() + 120
+    while (not_saved := _not_saved(sb, folder)) and time.monotonic() < deadline:
+        time.sleep(0.5)
     assert not_saved == []
+
+
+def _not_saved(sb: Sandbox, folder: Path) -> list[str]:
+    saved = {video.stem for video in (folder / "omni_outputs").glob("*.mp4")}
+    return [task_id for task_id in sb.created_task_ids if task_id not in saved]
