@@ -586,4 +586,7 @@ class AsyncOmniClient(_BaseClient):
                 await response.aread()
         finally:
             await response.aclose()
+        if response.status_code == 200:
+            # The fsync and renames take tens of ms for a large video: not on the event loop.
+            await asyncio.to_thread(action.sink.settle, response)
         return response

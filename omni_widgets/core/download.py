@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import secrets
+import threading
 import time
 from pathlib import Path
 from typing import IO, Any
@@ -95,7 +96,8 @@ class VideoSink:
     """Receives a streamed body into a temporary file beside the target; see :meth:`commit`.
 
     It never raises while receiving: a disk failure is kept and reported by :meth:`commit`, so the
-    client streaming into it needs no error handling of its own.
+    client streaming into it needs no error handling of its own. The async client calls
+    :meth:`settle` on a worker thread first, so the ``fsync`` and renames never block its loop.
     """
 
     def __init__(self, task: Task, target: Path) -> None:
@@ -106,6 +108,8 @@ class VideoSink:
         self._hash = hashlib.sha256()
         self.size = 0
         self.failure: OSError | None = None
+        self._settled: tuple[Path | None, BaseException | None] | None = None
+        self._lock = threading.Lock()  # settle on a thread vs discard on the loop
 
     def start(self) -> None:
         """Begin (or begin again, after a retry) with an empty temporary file."""
@@ -113,6 +117,7 @@ class VideoSink:
         self._hash = hashlib.sha256()
         self.size = 0
         self.failure = None
+        self._settled = None
         try:
             self.target.parent.mkdir(parents=True, exist_ok=True)
             self._part, self._file = _create_temp(self.target)
@@ -130,12 +135,32 @@ class VideoSink:
             self.failure = exc
             self.discard()
 
+    def settle(self, response: httpx.Response) -> None:
+        """Do :meth:`commit`'s blocking work now (it may run on another thread); the following
+        :meth:`commit` then answers its outcome."""
+        with self._lock:
+            try:
+                self._settled = (self._commit(response), None)
+            except (IncompleteDownload, DownloadError) as exc:
+                self._settled = (None, exc)
+
     def commit(self, response: httpx.Response) -> Path:
         """Verify the body, then move it and its sidecar into place.
 
         Raises IncompleteDownload when the body is not the whole video (worth another try) and
         DownloadError when the disk refuses it.
         """
+        if self._settled is None:
+            with self._lock:
+                return self._commit(response)
+        path, error = self._settled
+        self._settled = None
+        if error is not None:
+            raise error
+        assert path is not None
+        return path
+
+    def _commit(self, response: httpx.Response) -> Path:
         sidecar_part: Path | None = None
         try:
             if self.failure is not None:
@@ -162,7 +187,7 @@ class VideoSink:
         except OSError as exc:
             raise disk_error(self.task.id, self.target, exc) from None
         finally:
-            self.discard()
+            self._discard()
             if sidecar_part is not None:
                 sidecar_part.unlink(missing_ok=True)
         return self.target
@@ -173,6 +198,10 @@ class VideoSink:
 
     def discard(self) -> None:
         """Remove the temporary file, if any."""
+        with self._lock:
+            self._discard()
+
+    def _discard(self) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None

@@ -106,7 +106,7 @@ def build_app(state: SandboxState, guard: Guard) -> ASGIApp:
             return _json(vendor_error("create", special, model=valid.model), special)
         task = state.tasks.create(
             valid,
-            plan_video(valid, text),
+            plan_video(valid, text, state.resolution),
             owner=owner_of(key),
             base_url=str(request.base_url).rstrip("/"),
             speed=state.speed,

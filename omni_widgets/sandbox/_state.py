@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from ._callbacks import VENDOR_RETRY_DELAYS
 from ._faults import Faults
 from ._log import Recorder
+from ._render import DEFAULT_RESOLUTION
 from ._tasks import TaskStore
 
 if TYPE_CHECKING:
@@ -36,6 +37,8 @@ class SandboxState:
     faults: Faults = field(default_factory=Faults)
     recorder: Recorder = field(default_factory=Recorder)
     tasks: TaskStore = field(default_factory=TaskStore)
+    resolution: str = DEFAULT_RESOLUTION
+    """Size of rendered clips, a key of `RESOLUTIONS` ("360p", "720p", "1080p")."""
     files_dir: Path | None = None
     media: MediaCache | None = None
     callbacks: CallbackDispatcher | None = None
