@@ -7,9 +7,12 @@ machine that slows down mid-run moves both sides alike.
 
 from __future__ import annotations
 
+import contextlib
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 Row = dict[str, Any]
@@ -60,3 +63,31 @@ def wall_of(func: Callable[[], object], repeat: int) -> float:
     for _ in range(repeat):
         func()
     return (time.perf_counter() - start) / repeat
+
+
+_SANDBOX = """
+import sys
+from omni_widgets.sandbox import Sandbox
+with Sandbox(speed=float("inf"), seed=0, api_key=sys.argv[1]) as sb:
+    print(sb.base_url, flush=True)
+    sys.stdin.read()  # until the parent closes it
+"""
+
+
+@contextlib.contextmanager
+def sandbox_process(api_key: str = "sk-bench-key") -> Iterator[str]:
+    """A sandbox in its own process (so its work neither shares our GIL nor counts as our CPU);
+    yields its base URL."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", _SANDBOX, api_key],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        yield child.stdout.readline().strip()
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait(timeout=30)

@@ -13,6 +13,7 @@ import errno
 import hashlib
 import json
 import os
+import queue
 import secrets
 import threading
 import time
@@ -125,15 +126,16 @@ class VideoSink:
             self.failure = exc
 
     def write(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        self._hash.update(chunk)
-        if self._file is None:
-            return
-        try:
-            self._file.write(chunk)
-        except OSError as exc:
-            self.failure = exc
-            self.discard()
+        with self._lock:  # a feeder thread may write while the loop discards
+            self.size += len(chunk)
+            self._hash.update(chunk)
+            if self._file is None:
+                return
+            try:
+                self._file.write(chunk)
+            except OSError as exc:
+                self.failure = exc
+                self._discard()
 
     def settle(self, response: httpx.Response) -> None:
         """Do :meth:`commit`'s blocking work now (it may run on another thread); the following
@@ -219,6 +221,54 @@ class VideoSink:
         if expected and expected.isdigit() and not encoded and int(expected) != self.size:
             return f"got {self.size} bytes but Content-Length said {expected}; the download was cut"
         return None
+
+
+class SinkFeeder:
+    """Feeds a :class:`VideoSink` from a worker thread, so hashing and writing a large body
+    overlap with receiving it instead of running on the event loop between reads.
+
+    :meth:`put` never blocks; the caller waits for :meth:`backlog` to drain (on a thread) when it
+    grows past :data:`FEED_LIMIT`, so memory stays bounded whatever the disk's speed.
+    """
+
+    def __init__(self, sink: VideoSink) -> None:
+        self._sink = sink
+        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._drained = threading.Condition(self._lock)
+        self._backlog = 0
+        self._thread = threading.Thread(target=self._drain, name="omni-download", daemon=True)
+        self._thread.start()
+
+    @property
+    def backlog(self) -> int:
+        """Bytes received but not yet written."""
+        return self._backlog
+
+    def put(self, chunk: bytes) -> None:
+        with self._lock:
+            self._backlog += len(chunk)
+        self._queue.put(chunk)
+
+    def wait_below(self, limit: int) -> None:
+        """Block until the backlog is under ``limit`` bytes (call it off the event loop)."""
+        with self._drained:
+            self._drained.wait_for(lambda: self._backlog < limit)
+
+    def finish(self) -> None:
+        """Write what is queued and stop the thread (blocks: call it off the event loop)."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _drain(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            self._sink.write(chunk)
+            with self._drained:
+                self._backlog -= len(chunk)
+                self._drained.notify_all()
+
+
+FEED_LIMIT = 16 << 20
 
 
 def sidecar_json(task: Task, video: Path, size: int, sha256: str) -> str:
