@@ -36,6 +36,9 @@ PORTRAIT = (360, 640)
 # and demos fast; the others are the sizes the services deliver.
 RESOLUTIONS = {"360p": (640, 360), "720p": (1280, 720), "1080p": (1920, 1080)}
 DEFAULT_RESOLUTION = "360p"
+# superfast: about twice as fast as veryfast for a few percent more bytes, which a stand-in clip
+# can spare (the media cache renders a hundred of them when a batch completes).
+X264_OPTIONS = {"preset": "superfast", "crf": "30", "tune": "stillimage"}
 _LABELS = {
     "gemini-omni-flash-text-to-video": "text-to-video",
     "gemini-omni-flash-image-to-video": "image-to-video",
@@ -108,7 +111,7 @@ def render_mp4(spec: VideoSpec, path: Path, cancel: threading.Event | None = Non
     try:
         video = container.add_stream("libx264", rate=FPS)
         video.width, video.height, video.pix_fmt = spec.width, spec.height, "yuv420p"
-        video.options = {"preset": "veryfast", "crf": "30", "tune": "stillimage"}
+        video.options = dict(X264_OPTIONS)
         audio = container.add_stream("aac", rate=SAMPLE_RATE)
         audio.layout = "mono"
         samples = _tone(spec)
