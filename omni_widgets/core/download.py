@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import queue
-import secrets
 import threading
 import time
 from pathlib import Path
@@ -309,7 +308,7 @@ def url_age(task: Task, now: float | None = None) -> str:
 def _create_temp(target: Path) -> tuple[Path, IO[bytes]]:
     """A new hidden file beside ``target``, with the permissions the user's umask gives."""
     while True:
-        part = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+        part = target.with_name(f".{target.name}.{os.urandom(4).hex()}.part")
         try:
             fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
