@@ -136,3 +136,17 @@ def test_an_httpx_error_quoting_the_server_is_redacted(caplog: pytest.LogCapture
         client(script, max_retries=0).get(TID)
     assert "illegal status line" in str(caught.value)
     assert_no_key(everything_shown(caught.value, caplog))
+
+
+def test_a_key_spelt_with_json_escapes_is_still_redacted() -> None:
+    # Answers whose bytes cannot hold the key skip the scrub; an escaped key must not slip by.
+    def escaped(request: httpx.Request) -> httpx.Response:
+        key = request.headers["authorization"].partition(" ")[2]
+        spelt = "".join(f"\\u{ord(ch):04x}" for ch in key)
+        body = task_body(TID, "failed", 40, error={"code": "service_error", "message": "x"})
+        text = httpx.Response(200, json=body).text.replace('"x"', f'"{spelt}"')
+        return httpx.Response(200, content=text.encode())
+
+    task = client(Script(gets=[escaped])).get(TID)
+    assert task.error is not None and task.error.message == "<redacted>"
+    assert_no_key(repr(dict(task.raw)))

@@ -16,7 +16,11 @@ import sysconfig
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from omni_widgets import __version__
+
+pytestmark = pytest.mark.slow  # builds a wheel and a virtualenv: over half the quick loop's time
 
 REPO = Path(__file__).resolve().parents[1]
 WHEEL = REPO / "dist" / f"omni_widgets-{__version__}-py3-none-any.whl"

@@ -16,6 +16,7 @@ import httpx
 
 from .._version import __version__
 from .batch_run import DEFAULT_CONCURRENCY, RowOutcome, prepare, run_async, run_sync
+from .download import FEED_LIMIT, SinkFeeder, VideoSink
 from .errors import (
     APIError,
     DownloadError,
@@ -648,11 +649,25 @@ class AsyncOmniClient(_BaseClient):
         response = await self._http.send(action.request, stream=True, follow_redirects=True)
         try:
             if response.status_code == 200:
-                action.sink.start()
-                async for chunk in response.aiter_bytes():
-                    action.sink.write(chunk)
+                await self._stream(response, action.sink)
             else:
                 await response.aread()
         finally:
             await response.aclose()
+        if response.status_code == 200:
+            # The fsync and renames take tens of ms for a large video: not on the event loop.
+            await asyncio.to_thread(action.sink.settle, response)
         return response
+
+    @staticmethod
+    async def _stream(response: httpx.Response, sink: VideoSink) -> None:
+        """Receive the body on the loop while a worker thread hashes and writes it."""
+        sink.start()
+        feeder = SinkFeeder(sink)
+        try:
+            async for chunk in response.aiter_bytes():
+                feeder.put(chunk)
+                if feeder.backlog > FEED_LIMIT:
+                    await asyncio.to_thread(feeder.wait_below, FEED_LIMIT // 2)
+        finally:
+            await asyncio.to_thread(feeder.finish)

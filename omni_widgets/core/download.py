@@ -13,7 +13,8 @@ import errno
 import hashlib
 import json
 import os
-import secrets
+import queue
+import threading
 import time
 from pathlib import Path
 from typing import IO, Any
@@ -95,7 +96,8 @@ class VideoSink:
     """Receives a streamed body into a temporary file beside the target; see :meth:`commit`.
 
     It never raises while receiving: a disk failure is kept and reported by :meth:`commit`, so the
-    client streaming into it needs no error handling of its own.
+    client streaming into it needs no error handling of its own. The async client calls
+    :meth:`settle` on a worker thread first, so the ``fsync`` and renames never block its loop.
     """
 
     def __init__(self, task: Task, target: Path) -> None:
@@ -106,6 +108,8 @@ class VideoSink:
         self._hash = hashlib.sha256()
         self.size = 0
         self.failure: OSError | None = None
+        self._settled: tuple[Path | None, BaseException | None] | None = None
+        self._lock = threading.Lock()  # settle on a thread vs discard on the loop
 
     def start(self) -> None:
         """Begin (or begin again, after a retry) with an empty temporary file."""
@@ -113,6 +117,7 @@ class VideoSink:
         self._hash = hashlib.sha256()
         self.size = 0
         self.failure = None
+        self._settled = None
         try:
             self.target.parent.mkdir(parents=True, exist_ok=True)
             self._part, self._file = _create_temp(self.target)
@@ -120,15 +125,25 @@ class VideoSink:
             self.failure = exc
 
     def write(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        self._hash.update(chunk)
-        if self._file is None:
-            return
-        try:
-            self._file.write(chunk)
-        except OSError as exc:
-            self.failure = exc
-            self.discard()
+        with self._lock:  # a feeder thread may write while the loop discards
+            self.size += len(chunk)
+            self._hash.update(chunk)
+            if self._file is None:
+                return
+            try:
+                self._file.write(chunk)
+            except OSError as exc:
+                self.failure = exc
+                self._discard()
+
+    def settle(self, response: httpx.Response) -> None:
+        """Do :meth:`commit`'s blocking work now (it may run on another thread); the following
+        :meth:`commit` then answers its outcome."""
+        with self._lock:
+            try:
+                self._settled = (self._commit(response), None)
+            except (IncompleteDownload, DownloadError) as exc:
+                self._settled = (None, exc)
 
     def commit(self, response: httpx.Response) -> Path:
         """Verify the body, then move it and its sidecar into place.
@@ -136,6 +151,17 @@ class VideoSink:
         Raises IncompleteDownload when the body is not the whole video (worth another try) and
         DownloadError when the disk refuses it.
         """
+        if self._settled is None:
+            with self._lock:
+                return self._commit(response)
+        path, error = self._settled
+        self._settled = None
+        if error is not None:
+            raise error
+        assert path is not None
+        return path
+
+    def _commit(self, response: httpx.Response) -> Path:
         sidecar_part: Path | None = None
         try:
             if self.failure is not None:
@@ -162,7 +188,7 @@ class VideoSink:
         except OSError as exc:
             raise disk_error(self.task.id, self.target, exc) from None
         finally:
-            self.discard()
+            self._discard()
             if sidecar_part is not None:
                 sidecar_part.unlink(missing_ok=True)
         return self.target
@@ -173,6 +199,10 @@ class VideoSink:
 
     def discard(self) -> None:
         """Remove the temporary file, if any."""
+        with self._lock:
+            self._discard()
+
+    def _discard(self) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
@@ -190,6 +220,54 @@ class VideoSink:
         if expected and expected.isdigit() and not encoded and int(expected) != self.size:
             return f"got {self.size} bytes but Content-Length said {expected}; the download was cut"
         return None
+
+
+class SinkFeeder:
+    """Feeds a :class:`VideoSink` from a worker thread, so hashing and writing a large body
+    overlap with receiving it instead of running on the event loop between reads.
+
+    :meth:`put` never blocks; the caller waits for :meth:`backlog` to drain (on a thread) when it
+    grows past :data:`FEED_LIMIT`, so memory stays bounded whatever the disk's speed.
+    """
+
+    def __init__(self, sink: VideoSink) -> None:
+        self._sink = sink
+        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._drained = threading.Condition(self._lock)
+        self._backlog = 0
+        self._thread = threading.Thread(target=self._drain, name="omni-download", daemon=True)
+        self._thread.start()
+
+    @property
+    def backlog(self) -> int:
+        """Bytes received but not yet written."""
+        return self._backlog
+
+    def put(self, chunk: bytes) -> None:
+        with self._lock:
+            self._backlog += len(chunk)
+        self._queue.put(chunk)
+
+    def wait_below(self, limit: int) -> None:
+        """Block until the backlog is under ``limit`` bytes (call it off the event loop)."""
+        with self._drained:
+            self._drained.wait_for(lambda: self._backlog < limit)
+
+    def finish(self) -> None:
+        """Write what is queued and stop the thread (blocks: call it off the event loop)."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _drain(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            self._sink.write(chunk)
+            with self._drained:
+                self._backlog -= len(chunk)
+                self._drained.notify_all()
+
+
+FEED_LIMIT = 16 << 20
 
 
 def sidecar_json(task: Task, video: Path, size: int, sha256: str) -> str:
@@ -230,7 +308,7 @@ def url_age(task: Task, now: float | None = None) -> str:
 def _create_temp(target: Path) -> tuple[Path, IO[bytes]]:
     """A new hidden file beside ``target``, with the permissions the user's umask gives."""
     while True:
-        part = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+        part = target.with_name(f".{target.name}.{os.urandom(4).hex()}.part")
         try:
             fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:

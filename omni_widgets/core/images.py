@@ -85,8 +85,14 @@ def dimensions(data: bytes, fmt: str) -> tuple[int, int] | None:
 
 
 def normalize_image(value: Any) -> str:
-    """Return an http(s) URL unchanged, or local image data as a checked data URL."""
+    """Return an http(s) URL unchanged, or local image data as a checked data URL.
+
+    A data URL this module made is returned as it is, without decoding it again (see
+    :data:`_CHECKED`): the panel rebuilds its request on every field change.
+    """
     if isinstance(value, str):
+        if value in _CHECKED:
+            return value
         text = value.strip()
         if text[:8].lower().startswith(("http://", "https://")):
             problem = url_problem(text)
@@ -111,7 +117,39 @@ def to_data_url(data: bytes) -> str:
             f"a complete png, jpeg or webp image, {IMAGE_SIDES}",
         )
     _check_sides(*size)
-    return f"data:image/{fmt};base64,{base64.b64encode(data).decode('ascii')}"
+    url = f"data:image/{fmt};base64,{base64.b64encode(data).decode('ascii')}"
+    _CHECKED.add(url)
+    return url
+
+
+class _CheckedURLs:
+    """The data URLs :func:`to_data_url` produced lately, up to a total size, oldest dropped first.
+
+    Looking one up costs nothing for the same string object (its hash is cached and equality
+    starts with identity), so a request rebuilt from a kept data URL skips decoding and encoding.
+    """
+
+    def __init__(self, max_chars: int) -> None:
+        self._urls: dict[str, None] = {}
+        self._chars = 0
+        self._max_chars = max_chars
+
+    def __contains__(self, url: object) -> bool:
+        return url in self._urls
+
+    def add(self, url: str) -> None:
+        if url in self._urls or len(url) > self._max_chars:
+            return
+        self._urls[url] = None
+        self._chars += len(url)
+        while self._chars > self._max_chars:
+            oldest = next(iter(self._urls))
+            del self._urls[oldest]
+            self._chars -= len(oldest)
+
+
+# Room for six images of the largest size (10 MB is about 13.4 M characters as base64) twice.
+_CHECKED = _CheckedURLs(12 * (MAX_IMAGE_BYTES * 4 // 3 + 64))
 
 
 def load_image_bytes(value: Any) -> bytes:

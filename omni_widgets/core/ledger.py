@@ -15,7 +15,6 @@ import logging
 import os
 import random
 import socket
-import sqlite3
 import sys
 import threading
 import time
@@ -23,11 +22,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import OmniError
 from .requests import Request
 from .task import URL_LIFETIME_S, Task
+
+if TYPE_CHECKING:
+    import sqlite3  # imported when the ledger is first opened: `import omni_widgets` stays light
 
 logger = logging.getLogger("omni_widgets")
 
@@ -427,6 +429,8 @@ class Ledger:
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
+        import sqlite3
+
         with self._lock:
             if self._db is None or self._pid != os.getpid():  # a forked child opens its own
                 try:
@@ -439,6 +443,8 @@ class Ledger:
             yield self._db
 
     def _open(self) -> sqlite3.Connection:
+        import sqlite3
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(
             self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
@@ -485,6 +491,8 @@ def _transaction(db: sqlite3.Connection, change: Callable[[sqlite3.Connection], 
 
 def _retrying(attempt: Callable[[], T], timeout: float) -> T:
     """Retry on "database is locked" / "busy" (beyond the busy timeout's own waiting)."""
+    import sqlite3
+
     deadline = time.monotonic() + timeout
     pause = 0.001
     while True:

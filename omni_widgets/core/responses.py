@@ -8,6 +8,7 @@ log line or a notice.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -53,8 +54,19 @@ def json_body(response: httpx.Response) -> dict[str, Any]:
         raise MalformedBody(f"not JSON: {_snippet(response)}") from None
     if not isinstance(data, dict):
         raise MalformedBody(f"JSON but not an object: {_snippet(response)}")
-    scrubbed: dict[str, Any] = _scrub(data, _secrets(response))
+    secrets = _secrets(response)
+    if not _may_hold(response.content, secrets):
+        return data
+    scrubbed: dict[str, Any] = _scrub(data, secrets)
     return scrubbed
+
+
+def _may_hold(content: bytes, secrets: tuple[str, ...]) -> bool:
+    """Whether decoded JSON of ``content`` can contain a secret: only when the bytes hold it or
+    an escape could spell it (a search of the bytes is much cheaper than walking every string)."""
+    if not secrets or b"\\" in content:
+        return bool(secrets)
+    return any(secret.encode("utf-8") in content for secret in secrets)
 
 
 def api_error(
@@ -127,6 +139,7 @@ def _redact_record(record: logging.LogRecord) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=8)  # every answer needs them; percent-encoding is not free
 def _forms(key: str) -> tuple[str, ...]:
     """The key raw and percent-encoded (longest first); none when too short to cut out safely."""
     if len(key) < 4:  # too short to cut out without mangling ordinary text

@@ -14,7 +14,6 @@ import argparse
 import datetime as dt
 import hashlib
 import json
-import sqlite3
 import sys
 from collections import ChainMap
 from collections.abc import Callable, Mapping
@@ -620,6 +619,8 @@ class OmniMagics(Magics):
             print(task_status(_one_line(self._connection().sync_client.get, words[0])))
 
     def _do_list(self, words: list[str], args: argparse.Namespace) -> None:
+        import sqlite3  # only here: loading the extension stays light
+
         path, _ = resolve_ledger()
         if path is None:
             print("The task ledger is off (OMNI_LEDGER); this session's tasks:")

@@ -6,15 +6,16 @@ Uploaded bytes are moved out of the FileUpload widget at once, so they are kept 
 
 from __future__ import annotations
 
+import contextlib
 import html
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import ipywidgets as widgets
 
-from ..core.images import describe_image, sniff_format
+from ..core.images import ImageProblem, describe_image, sniff_format, to_data_url
 from ..core.texts import is_http_url
 
 ACCEPT = "image/png,image/jpeg,image/webp,.png,.jpg,.jpeg,.webp"
@@ -28,10 +29,21 @@ class ImageItem:
     name: str
     data: bytes | None = None
     url: str | None = None
+    # The upload checked and encoded once, when added: every field change rebuilds the request,
+    # which then reuses this data URL instead of encoding megabytes again.
+    checked: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # A bad upload stays raw bytes: the request reports it, at the field.
+        if self.data is not None:
+            with contextlib.suppress(ImageProblem):
+                object.__setattr__(self, "checked", to_data_url(self.data))
 
     @property
     def value(self) -> bytes | str:
-        """What the request gets: the raw bytes or the URL text."""
+        """What the request gets: the checked data URL, the raw bytes or the URL text."""
+        if self.checked is not None:
+            return self.checked
         return self.data if self.data is not None else (self.url or "")
 
 

@@ -16,6 +16,7 @@ from ._auth import SPECIAL_KEYS
 from ._dialect import DEFAULT_GATEWAY, GATEWAYS
 from ._faults import Fault
 from ._guard import MAX_BODY
+from ._render import DEFAULT_RESOLUTION, RESOLUTIONS
 from ._server import Sandbox
 from ._shared import Discovery, remove_discovery, write_discovery
 from ._state import DEFAULT_SPEED, DEFAULT_TTL
@@ -136,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=MAX_BODY,
         help="largest request body in bytes (%(default)s)",
     )
+    parser.add_argument(
+        "--resolution",
+        choices=list(RESOLUTIONS),
+        default=DEFAULT_RESOLUTION,
+        help="size of rendered clips: %(default)s (default, quick) or the services' 720p/1080p",
+    )
     return parser
 
 
@@ -192,6 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_body=args.max_body,
         state_dir=args.state_dir,
         record_ttl=args.record_ttl,
+        resolution=args.resolution,
     )
     stop = threading.Event()
 

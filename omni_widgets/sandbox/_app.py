@@ -100,7 +100,7 @@ def build_app(state: SandboxState, guard: Guard) -> ASGIApp:
             return _json(dialect.refused(str(refusal)), 422)
         task = state.tasks.create(
             valid,
-            plan_video(valid, text),
+            plan_video(valid, text, state.resolution),
             owner=owner_of(key),
             base_url=str(request.base_url).rstrip("/"),
             speed=state.speed,

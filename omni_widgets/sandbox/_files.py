@@ -1,14 +1,16 @@
 """Result files: each completed task's MP4, rendered once in a worker thread and cached on disk.
 
 Renders start eagerly when a query or callback first sees a task completed, so the first download
-usually finds the file ready; a download that has to wait jumps the queue. One render runs at a
-time, so the event loop never blocks and a 2-core machine is not starved.
+usually finds the file ready; a download that has to wait jumps the queue. One render runs per
+core (PyAV releases the GIL while encoding), so a hundred tasks completing together are all
+served within a client's timeout, and the event loop never blocks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -23,9 +25,13 @@ _log = logging.getLogger("omni_widgets.sandbox")
 class MediaCache:
     """Renders tasks' videos in priority order and remembers the files; use on the server's loop."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, workers: int | None = None) -> None:
         self._directory = directory
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="omni-sandbox-render")
+        self._workers = workers or max(1, os.cpu_count() or 1)
+        self._executor = ThreadPoolExecutor(
+            max_workers=self._workers, thread_name_prefix="omni-sandbox-render"
+        )
+        self._running: set[asyncio.Task[None]] = set()
         self._cancel = threading.Event()
         self._futures: dict[str, asyncio.Future[Path]] = {}
         self._queue: deque[Task] = deque()
@@ -54,24 +60,38 @@ class MediaCache:
         return await asyncio.shield(self.start(task, urgent=True))
 
     async def _work(self) -> None:
-        loop = asyncio.get_running_loop()
+        slots = asyncio.Semaphore(self._workers)
         while True:
             while not self._queue:
                 self._wake.clear()
                 await self._wake.wait()
+            await slots.acquire()  # taken from the queue only when a worker is free: urgent first
+            if not self._queue:
+                slots.release()
+                continue
             task = self._queue.popleft()
             future = self._futures.get(task.id)
             if future is None:  # expired while queued
+                slots.release()
                 continue
-            path = self._directory / f"{task.id}.mp4"
-            try:
-                await loop.run_in_executor(self._executor, _render, task, path, self._cancel)
-            except RenderCancelled:
-                future.cancel()
-            except Exception as exc:
-                _log.error("rendering %s failed", task.id, exc_info=exc)
+            job = asyncio.get_running_loop().create_task(self._render(task, future))
+            self._running.add(job)
+            job.add_done_callback(self._running.discard)
+            job.add_done_callback(lambda _: slots.release())
+
+    async def _render(self, task: Task, future: asyncio.Future[Path]) -> None:
+        path = self._directory / f"{task.id}.mp4"
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._executor, _render, task, path, self._cancel)
+        except RenderCancelled:
+            future.cancel()
+        except Exception as exc:
+            _log.error("rendering %s failed", task.id, exc_info=exc)
+            if not future.done():
                 future.set_exception(exc)
-            else:
+        else:
+            if not future.done():
                 future.set_result(path)
 
     def forget(self, task_id: str) -> None:
@@ -81,11 +101,13 @@ class MediaCache:
             (self._directory / f"{task_id}.mp4").unlink(missing_ok=True)
 
     async def aclose(self) -> None:
-        """Abandon queued renders and the current one, and stop the render thread."""
+        """Abandon queued renders and those under way, and stop the render threads."""
         self._cancel.set()
         self._queue.clear()
         if self._worker is not None:
             self._worker.cancel()
+        for job in list(self._running):
+            job.cancel()
         await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown, True)
         for future in self._futures.values():
             future.cancel()

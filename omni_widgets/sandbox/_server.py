@@ -29,6 +29,7 @@ from ._dialect import DEFAULT_GATEWAY, dialect
 from ._faults import Fault, Faults
 from ._guard import MAX_BODY, Guard
 from ._log import CallbackAttempt, Recorder, RequestRecord
+from ._render import DEFAULT_RESOLUTION, RESOLUTIONS
 from ._state import DEFAULT_SPEED, DEFAULT_TTL, SandboxState
 from ._tasks import DEFAULT_RECORD_TTL, TaskStore
 
@@ -67,6 +68,8 @@ class Sandbox:
         answers for earlier tasks and serves their videos; None keeps everything in memory.
     record_ttl: seconds a task record is kept after creation (default 7 days); then queries
         answer 404 `task_not_found`, as the service does.
+    resolution: size of the rendered clips: "360p" (default, 640x360: quick to render) or the
+        services' real "720p" (1280x720) and "1080p" (1920x1080); portrait clips swap the sides.
     """
 
     def __init__(
@@ -87,6 +90,7 @@ class Sandbox:
         max_body: int = MAX_BODY,
         state_dir: str | os.PathLike[str] | None = None,
         record_ttl: float = DEFAULT_RECORD_TTL,
+        resolution: str = DEFAULT_RESOLUTION,
     ) -> None:
         speaks = dialect(gateway)
         if not speed > 0:
@@ -99,6 +103,10 @@ class Sandbox:
             raise ValueError(f"max_body must be positive, got {max_body!r}")
         if not record_ttl > 0:
             raise ValueError(f"record_ttl must be positive, got {record_ttl!r}")
+        if resolution not in RESOLUTIONS:
+            raise ValueError(
+                f"resolution must be one of {', '.join(RESOLUTIONS)}, got {resolution!r}"
+            )
         self.host = host
         self.port = port
         self.allowed_hosts = tuple(allowed_hosts)
@@ -120,6 +128,7 @@ class Sandbox:
             tasks=TaskStore(
                 seed, float(record_ttl), new_id=speaks.new_id, records_file=speaks.records_file
             ),
+            resolution=resolution,
         )
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None

@@ -12,6 +12,7 @@ from ._dialect import Dialect
 from ._dialect_evolink import EVOLINK
 from ._faults import Faults
 from ._log import Recorder
+from ._render import DEFAULT_RESOLUTION
 from ._tasks import TaskStore
 
 if TYPE_CHECKING:
@@ -40,6 +41,8 @@ class SandboxState:
     faults: Faults = field(default_factory=Faults)
     recorder: Recorder = field(default_factory=Recorder)
     tasks: TaskStore = field(default_factory=TaskStore)
+    resolution: str = DEFAULT_RESOLUTION
+    """Size of rendered clips, a key of `RESOLUTIONS` ("360p", "720p", "1080p")."""
     files_dir: Path | None = None
     media: MediaCache | None = None
     callbacks: CallbackDispatcher | None = None
