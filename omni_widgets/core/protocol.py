@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from .ids import TASK_ID_SHAPE, check_task_id, find_task_id, is_task_id, url_seg
 from .requests import Request
 from .responses import MalformedBody, api_error, json_body, redact
 from .retry import NOT_SENT, RetryNotice, RetryPolicy, describe_failure
+from .schedule import PollPlan
 from .task import Task
 
 logger = logging.getLogger("omni_widgets")
@@ -63,7 +65,6 @@ class Emit:
 
 Action = Send | Sleep | Emit
 Op = Generator[Action, Any, T]
-MIN_POLL_S = 1.0
 EXPIRED_STATUSES = (403, 404, 410)
 DOWNLOAD_ATTEMPTS = 3
 
@@ -76,6 +77,7 @@ class Context:
     policy: RetryPolicy
     poll_interval: float
     clock: Callable[[], float]
+    rng: Callable[[], float] = random.random
 
 
 def send_op(
@@ -159,15 +161,15 @@ def get_op(ctx: Context, task_id: str) -> Op[Task]:
 def wait_op(ctx: Context, task: Task, timeout: float | None, *, poll_now: bool) -> Op[Task]:
     """Poll until the task ends; emit each change; raise on failure, cancellation or timeout.
 
-    The first poll waits about half the estimated time; later ones every ``poll_interval``
-    seconds (never more often than once a second). A poll that keeps failing transiently is
-    reported and tried again later: it never ends the wait.
+    The waits between polls come from a :class:`~.schedule.PollPlan`: the first at about 0.8x
+    the estimated time, later ones sized from the observed progress (never under a second). A
+    poll that keeps failing transiently is reported and tried again later: it never ends the wait.
     """
     check_task_id(task.id)
     start = ctx.clock()
     deadline = None if timeout is None else start + timeout
-    interval = max(MIN_POLL_S, ctx.poll_interval)
-    delay = 0.0 if poll_now or task.is_terminal else max(MIN_POLL_S, (task.estimated_time or 0) / 2)
+    plan = PollPlan.start(task, start, interval=ctx.poll_interval, fresh=not poll_now, rng=ctx.rng)
+    delay = 0.0 if poll_now or task.is_terminal else plan.first_wait()
     while not task.is_terminal:
         if deadline is not None:
             remaining = deadline - ctx.clock()
@@ -176,17 +178,19 @@ def wait_op(ctx: Context, task: Task, timeout: float | None, *, poll_now: bool) 
             delay = min(delay, remaining)
         if delay > 0:
             yield Sleep(delay)
-        delay = interval
         try:
             newer = task.updated((yield from get_op(ctx, task.id)))
         except (ServerError, RateLimitError, OmniConnectionError) as exc:
-            notice = RetryNotice(f"status check failed ({exc})", interval, 1, 1, task.id)
+            delay = plan.after_failure()
+            notice = RetryNotice(f"status check failed ({exc})", delay, 1, 1, task.id)
             logger.warning(notice.message)
             yield Emit(notice)
             continue
         if (newer.status, newer.progress) != (task.status, task.progress):
             yield Emit(newer)
         task = newer
+        if not task.is_terminal:
+            delay = plan.next_wait(task, ctx.clock())
     if task.status != "completed":
         raise TaskFailedError(task)
     return task

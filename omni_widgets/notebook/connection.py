@@ -31,6 +31,8 @@ class Connection:
     base_url: str
     sandbox: bool
     key_source: str
+    #: Used only when a task gives nothing better: its clients' schedulers pace the queries
+    #: from the service's estimate and the progress seen, for a local sandbox too.
     poll_interval: float = 3.0
     _async: AsyncOmniClient | None = field(default=None, repr=False)
     _sync: OmniClient | None = field(default=None, repr=False)
@@ -64,10 +66,9 @@ def connect(api_key: str | None = None, base_url: str | None = None) -> Connecti
             settings.base_url,
             local,
             settings.key_source,
-            1.0 if local else 3.0,
         )
     sandbox = shared_sandbox()
-    return Connection(sandbox.api_key, sandbox.base_url, True, "sandbox", 1.0)
+    return Connection(sandbox.api_key, sandbox.base_url, True, "sandbox")
 
 
 def shared_sandbox() -> SharedSandbox:
