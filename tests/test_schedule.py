@@ -174,6 +174,18 @@ def test_waiters_that_gave_up_are_skipped_and_take_no_slot() -> None:
     assert step.granted == ["here"] and step.woken == [] and queue.in_flight == 1
 
 
+def test_a_step_resumes_no_more_waiters_than_its_budget() -> None:
+    queue: Queue[str] = Queue(limit=2)
+    for name in "abc":
+        queue.want_slot(name)
+    for name in "xyz":
+        queue.sleep(0.0, 1.0, name)
+    step = queue.step(1.0, budget=3)
+    assert step.granted == ["a", "b"] and step.woken == ["x"] and step.more
+    step = queue.step(1.0, budget=3)
+    assert step.granted == [] and step.woken == ["y", "z"] and not step.more
+
+
 def test_a_queue_needs_at_least_one_slot() -> None:
     with pytest.raises(ValueError, match="limit"):
         Queue(limit=0)

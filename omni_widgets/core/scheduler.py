@@ -30,6 +30,9 @@ W = TypeVar("W")
 MAX_IN_FLIGHT = 32
 RATE_LIMIT_PAUSE_S = 1.0
 CLOCK_SLACK_S = 0.001
+# Waiters resumed per loop turn: each runs until its next await, and the loop (the notebook)
+# gets a turn in between, so a thousand tasks due together never freeze it.
+TURN_BUDGET = 16
 BatchQuery = Callable[[Sequence[str]], Awaitable[list[Task]]]
 
 
@@ -40,6 +43,7 @@ class Step(Generic[W]):
     woken: list[W]
     granted: list[W]
     wake_at: float | None
+    more: bool = False  # due waiters were left for the next step (the budget ran out)
 
 
 @dataclass
@@ -84,25 +88,36 @@ class Queue(Generic[W]):
     def waiting(self) -> int:
         return len(self._ready)
 
-    def step(self, now: float, alive: Callable[[W], bool] = lambda _: True) -> Step[W]:
-        """Wake the sleepers that are due, grant free slots in order, and say when to step
-        again (None: nothing is pending on time)."""
-        woken: list[W] = []
-        while self._timers and self._timers[0][0] <= now:
-            waiter = heapq.heappop(self._timers)[2]
-            if alive(waiter):
-                woken.append(waiter)
+    def step(
+        self,
+        now: float,
+        alive: Callable[[W], bool] = lambda _: True,
+        budget: int | None = None,
+    ) -> Step[W]:
+        """Grant free slots in order and wake the sleepers that are due (at most ``budget`` of
+        both together), and say when to step again (None: nothing is pending on time)."""
+        left = float("inf") if budget is None else budget
         granted: list[W] = []
         if now >= self.paused_until:
-            while self._ready and self.in_flight < self.limit:
+            while self._ready and self.in_flight < self.limit and left > 0:
                 waiter = self._ready.popleft()
                 if alive(waiter):
                     self.in_flight += 1
                     granted.append(waiter)
+                    left -= 1
+        woken: list[W] = []
+        while self._timers and self._timers[0][0] <= now and left > 0:
+            waiter = heapq.heappop(self._timers)[2]
+            if alive(waiter):
+                woken.append(waiter)
+                left -= 1
+        more = bool(self._timers and self._timers[0][0] <= now) or bool(
+            self._ready and self.in_flight < self.limit and now >= self.paused_until
+        )
         wake_at = self._timers[0][0] if self._timers else None
         if self._ready and self.in_flight < self.limit and now < self.paused_until:
             wake_at = self.paused_until if wake_at is None else min(wake_at, self.paused_until)
-        return Step(woken, granted, wake_at)
+        return Step(woken, granted, wake_at, more)
 
 
 class Scheduler:
@@ -118,10 +133,16 @@ class Scheduler:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
+        self._spent = 0
+        self._resetting = False
 
     @property
     def queue(self) -> Queue[asyncio.Future[None]]:
         return self._queue
+
+    async def turn(self) -> None:
+        """Wait for this loop turn's share of work: starts of many jobs are spread over turns."""
+        await self.sleep(0.0)
 
     async def sleep(self, seconds: float) -> None:
         """Wait ``seconds`` on the client's single timer queue."""
@@ -162,28 +183,35 @@ class Scheduler:
     def _bind(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
-            self._loop, self._queue, self._timer, self._timer_at = (
-                loop,
-                Queue(self.limit),
-                None,
-                None,
-            )
+            self._loop, self._queue = loop, Queue(self.limit)
+            self._timer = self._timer_at = None
+            self._spent, self._resetting = 0, False
         return loop
 
     def _kick(self) -> None:
         loop = self._loop
         assert loop is not None
+        budget = max(0, TURN_BUDGET - self._spent)
         # A loop timer may fire a hair before its time: count that as due.
-        step = self._queue.step(loop.time() + CLOCK_SLACK_S, _pending)
+        step = self._queue.step(loop.time() + CLOCK_SLACK_S, _pending, budget)
         for future in step.woken:
             future.set_result(None)
         for future in step.granted:
             future.set_result(None)
+        self._spent += len(step.woken) + len(step.granted)
+        if (self._spent or step.more) and not self._resetting:
+            # Callbacks scheduled now run in the next loop turn: the budget is renewed there.
+            self._resetting = True
+            loop.call_soon(self._new_turn)
         if step.wake_at != self._timer_at:
             if self._timer is not None:
                 self._timer.cancel()
             self._timer = None if step.wake_at is None else loop.call_at(step.wake_at, self._fire)
             self._timer_at = step.wake_at
+
+    def _new_turn(self) -> None:
+        self._spent, self._resetting = 0, False
+        self._kick()
 
     def _fire(self) -> None:
         self._timer = self._timer_at = None
