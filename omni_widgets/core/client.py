@@ -581,6 +581,7 @@ class AsyncOmniClient(_BaseClient):
 
     async def _run(self, op: Op[T], on_update: OnUpdate | None) -> T:
         """Carry out an operation's actions until it returns."""
+        await self.scheduler.turn()  # many operations started at once start over loop turns
         try:
             action = next(op)
             while True:

@@ -173,7 +173,6 @@ class Job:
     async def _run(self) -> None:
         client = self.connection.client
         try:
-            await client.scheduler.turn()  # a thousand jobs started at once start over turns
             if self.task is None:
                 assert self.request is not None
                 self.apply(await client.submit(self.request, on_update=self.apply))
