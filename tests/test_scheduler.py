@@ -220,3 +220,24 @@ def test_jobs_share_one_ticker_task(count: int) -> None:
         return len(tickers)
 
     assert asyncio.run(main()) == 1
+
+
+# --- the TLS context ----------------------------------------------------------------------------
+
+
+def test_clients_share_one_tls_context_built_off_the_event_loop() -> None:
+    from omni_widgets.core.http import tls_context
+
+    context = tls_context()
+
+    async def main() -> tuple[object, object, bool]:
+        first = AsyncOmniClient(KEY, BASE)
+        second = AsyncOmniClient(KEY, BASE)
+        unbuilt = first._http is None  # nothing TLS-related was built on the loop
+        a, b = await first._client(), await second._client()
+        await first.aclose()
+        await second.aclose()
+        return a._transport._pool._ssl_context, b._transport._pool._ssl_context, unbuilt  # type: ignore[attr-defined]
+
+    one, two, unbuilt = asyncio.run(main())
+    assert unbuilt and one is two is context.result()
