@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -205,7 +206,7 @@ def many_tasks_rows(quick: bool) -> list[Row]:
         try:
             sb.speed = 80.0  # a 5 s clip (80 vendor seconds) in about a second
             started = time.perf_counter()
-            done, queries = asyncio.run(_create_and_watch(sb.base_url, sb.api_key, count))
+            done, queries, errors = asyncio.run(_create_and_watch(sb.base_url, sb.api_key, count))
             elapsed = time.perf_counter() - started
         finally:
             sb.stop()
@@ -216,12 +217,13 @@ def many_tasks_rows(quick: bool) -> list[Row]:
             done,
             "tasks",
             done == count,
-            baseline=f"{elapsed:.0f} s, {queries / count:.2f} requests per task",
+            baseline=f"{elapsed:.0f} s, {queries / count:.2f} requests per task; "
+            f"errors: {errors or 'none'}",
         )
     ]
 
 
-async def _create_and_watch(base_url: str, key: str, count: int) -> tuple[int, int]:
+async def _create_and_watch(base_url: str, key: str, count: int) -> tuple[int, int, str]:
     sent = 0
 
     async def counted(_: httpx.Request) -> None:
@@ -236,7 +238,8 @@ async def _create_and_watch(base_url: str, key: str, count: int) -> tuple[int, i
             return (await client.wait(task)).status == "completed"
 
         results = await asyncio.gather(*(one(i) for i in range(count)), return_exceptions=True)
-    return sum(r is True for r in results), sent
+    errors = Counter(f"{type(r).__name__}: {str(r)[:120]}" for r in results if r is not True)
+    return sum(r is True for r in results), sent, "; ".join(f"{n}x {e}" for e, n in errors.items())
 
 
 def row(name: str, goal: str, measured: float, unit: str, met: bool, **extra: Any) -> Row:
