@@ -356,7 +356,7 @@ def test_retry_after_http_date_is_honoured() -> None:
 # --- polling --------------------------------------------------------------------------------
 
 
-def test_wait_polls_after_half_the_estimate_then_every_interval() -> None:
+def test_wait_polls_at_four_fifths_of_the_estimate_then_as_progress_says() -> None:
     clock = Clock()
     updates: list[Any] = []
     script = Script(
@@ -369,9 +369,12 @@ def test_wait_polls_after_half_the_estimate_then_every_interval() -> None:
         ],
     )
     c = client(script, clock, poll_interval=5)
+    c._policy.rng = lambda: 0.5  # no jitter
     task = c.wait(c.submit(REQUEST), on_update=updates.append)
     assert task.status == "completed" and task.video_url == "https://cdn.test/v.mp4"
-    assert clock.sleeps == [20, 5, 5, 5]
+    # 0.8 x 40 s; then 10% in 32 s puts the end far off: steps of 10 s; then 10% -> 70% in
+    # 10 s gives 3 points a second: the last running percentage is due 9.5 s later.
+    assert clock.sleeps == pytest.approx([32, 10, 10, 9.5 + 0.1 + 0.25])
     assert [(u.status, u.progress) for u in updates] == [
         ("processing", 10),
         ("processing", 70),
@@ -384,7 +387,9 @@ def test_wait_polls_after_half_the_estimate_then_every_interval() -> None:
 def test_wait_never_polls_more_than_once_a_second() -> None:
     clock = Clock()
     script = Script(gets=[httpx.Response(200, json=task_body()), completed()])
-    client(script, clock, poll_interval=0.01).wait(TID)
+    c = client(script, clock, poll_interval=0.01)
+    c._policy.rng = lambda: 0.0  # the largest jitter downwards
+    c.wait(TID)
     assert clock.sleeps == [1.0]
 
 

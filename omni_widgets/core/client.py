@@ -28,6 +28,7 @@ from .errors import (
     URLExpiredError,
 )
 from .gateway import Gateway, get_gateway
+from .http import LIMITS, tls_context
 from .ledger import Ledger, LedgerRecord
 from .progress import default_reporter
 from .protocol import (
@@ -46,7 +47,8 @@ from .requests import Request
 from .responses import protect_key
 from .result import Result
 from .resume import NO_ID_ADVICE, ResumeOutcome, plan_resume, resume_op
-from .retry import RetryPolicy
+from .retry import RetryPolicy, retry_after
+from .scheduler import Scheduler
 from .settings import Settings, settings_for
 from .task import Task
 
@@ -138,7 +140,14 @@ class _BaseClient:
         return httpx.Request(method, self.base_url + path, headers=headers, **kwargs)
 
     def _context(self) -> Context:
-        return Context(self._build, self._policy, self.poll_interval, self._clock, self.gateway)
+        return Context(
+            self._build,
+            self._policy,
+            self.poll_interval,
+            self._clock,
+            gateway=self.gateway,
+            rng=lambda: self._policy.rng(),
+        )
 
     def _note(self, item: Any) -> None:
         if isinstance(item, Task):
@@ -359,7 +368,8 @@ class OmniClient(_BaseClient):
             ledger=ledger,
             gateway=gateway,
         )
-        self._http = httpx.Client(timeout=timeout, transport=transport)
+        verify = True if transport is not None else tls_context().result()
+        self._http = httpx.Client(timeout=timeout, transport=transport, verify=verify)
         self._sleep: Callable[[float], None] = time.sleep
 
     def submit(self, request: Request, *, on_update: OnUpdate | None = None) -> Task:
@@ -510,8 +520,17 @@ class AsyncOmniClient(_BaseClient):
             ledger=ledger,
             gateway=gateway,
         )
-        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
-        self._sleep: Callable[[float], Any] = asyncio.sleep
+        # Without a transport, the TLS context is made in a thread; the client waits for it
+        # at its first request, not here on the event loop.
+        self._transport = transport
+        self._http: httpx.AsyncClient | None = None
+        if transport is None:
+            tls_context()
+        else:
+            self._http = self._make_http(True)
+        #: Every wait and request of this client goes through one timer queue and request gate.
+        self.scheduler = Scheduler()
+        self._sleep: Callable[[float], Any] = self.scheduler.sleep
 
     async def submit(self, request: Request, *, on_update: OnUpdate | None = None) -> Task:
         """Create a task (retried only where no task can have been started)."""
@@ -609,7 +628,20 @@ class AsyncOmniClient(_BaseClient):
             runner.cancel()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._http is not None:
+            await self._http.aclose()
+
+    def _make_http(self, verify: Any) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            timeout=self.timeout, transport=self._transport, verify=verify, limits=LIMITS
+        )
+
+    async def _client(self) -> httpx.AsyncClient:
+        if self._http is None:
+            verify = await asyncio.wrap_future(tls_context())
+            if self._http is None:
+                self._http = self._make_http(verify)
+        return self._http
 
     async def __aenter__(self) -> Self:
         return self
@@ -624,6 +656,7 @@ class AsyncOmniClient(_BaseClient):
 
     async def _run(self, op: Op[T], on_update: OnUpdate | None) -> T:
         """Carry out an operation's actions until it returns."""
+        await self.scheduler.turn()  # many operations started at once start over loop turns
         try:
             action = next(op)
             while True:
@@ -644,9 +677,17 @@ class AsyncOmniClient(_BaseClient):
             return stop.value  # type: ignore[no-any-return]
 
     async def _send(self, action: Send) -> httpx.Response:
+        http = await self._client()
+        async with self.scheduler.slot():
+            response = await self._send_now(http, action)
+        if response.status_code == 429:
+            self.scheduler.rate_limited(retry_after(response.headers.get("Retry-After")))
+        return response
+
+    async def _send_now(self, http: httpx.AsyncClient, action: Send) -> httpx.Response:
         if action.sink is None:
-            return await self._http.send(action.request)
-        response = await self._http.send(action.request, stream=True, follow_redirects=True)
+            return await http.send(action.request)
+        response = await http.send(action.request, stream=True, follow_redirects=True)
         try:
             if response.status_code == 200:
                 await self._stream(response, action.sink)

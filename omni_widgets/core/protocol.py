@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ from .ids import check_task_id, find_task_id, is_task_id
 from .requests import Request
 from .responses import MalformedBody, api_error, json_body, redact
 from .retry import NOT_SENT, RetryNotice, RetryPolicy, describe_failure
+from .schedule import PollPlan
 from .task import Task
 
 logger = logging.getLogger("omni_widgets")
@@ -65,7 +67,6 @@ class Emit:
 
 Action = Send | Sleep | Emit
 Op = Generator[Action, Any, T]
-MIN_POLL_S = 1.0
 EXPIRED_STATUSES = (403, 404, 410)
 DOWNLOAD_ATTEMPTS = 3
 
@@ -83,6 +84,8 @@ class Context:
     def check_id(self, task_id: object) -> str:
         """The id if it has this gateway's shape, else ValidationError (nothing is sent)."""
         return check_task_id(task_id, self.gateway.task_id, self.gateway.task_id_shape)
+
+    rng: Callable[[], float] = random.random
 
 
 def send_op(
@@ -174,21 +177,21 @@ def get_op(ctx: Context, task_id: str) -> Op[Task]:
 def wait_op(ctx: Context, task: Task, timeout: float | None, *, poll_now: bool) -> Op[Task]:
     """Poll until the task ends; emit each change; raise on failure, cancellation or timeout.
 
-    The first poll waits about half the estimated time (without one: the gateway's advice, at
-    most ``poll_interval``); later ones every ``poll_interval`` seconds (never more often than
-    once a second). A poll that keeps failing transiently is
-    reported and tried again later: it never ends the wait.
+    The waits between polls come from a :class:`~.schedule.PollPlan`: the first at about 0.8x
+    the estimated time, later ones sized from the observed progress (never under a second); without
+    an estimate, the first waits the gateway's advice (``first_poll_s``) when that is sooner. A
+    poll that keeps failing transiently is reported and tried again later: it never ends the wait.
     """
     ctx.check_id(task.id)
     start = ctx.clock()
     deadline = None if timeout is None else start + timeout
-    interval = max(MIN_POLL_S, ctx.poll_interval)
-    first = (
-        task.estimated_time / 2
-        if task.estimated_time
-        else min(ctx.gateway.first_poll_s or 0.0, interval)
-    )
-    delay = 0.0 if poll_now or task.is_terminal else max(MIN_POLL_S, first)
+    plan = PollPlan.start(task, start, interval=ctx.poll_interval, fresh=not poll_now, rng=ctx.rng)
+    if poll_now or task.is_terminal:
+        delay = 0.0
+    elif not task.estimated_time and ctx.gateway.first_poll_s:
+        delay = max(1.0, min(ctx.gateway.first_poll_s, plan.first_wait()))
+    else:
+        delay = plan.first_wait()
     while not task.is_terminal:
         if deadline is not None:
             remaining = deadline - ctx.clock()
@@ -197,17 +200,19 @@ def wait_op(ctx: Context, task: Task, timeout: float | None, *, poll_now: bool) 
             delay = min(delay, remaining)
         if delay > 0:
             yield Sleep(delay)
-        delay = interval
         try:
             newer = task.updated((yield from get_op(ctx, task.id)))
         except (ServerError, RateLimitError, OmniConnectionError) as exc:
-            notice = RetryNotice(f"status check failed ({exc})", interval, 1, 1, task.id)
+            delay = plan.after_failure()
+            notice = RetryNotice(f"status check failed ({exc})", delay, 1, 1, task.id)
             logger.warning(notice.message)
             yield Emit(notice)
             continue
         if (newer.status, newer.progress) != (task.status, task.progress):
             yield Emit(newer)
         task = newer
+        if not task.is_terminal:
+            delay = plan.next_wait(task, ctx.clock())
     if task.status != "completed":
         raise TaskFailedError(task)
     return task

@@ -88,6 +88,8 @@ class TaskCard(widgets.VBox):
         self.copy_code = CodeToggle(lambda: _code_source(job))
         self._confirming = False
         self._shown_video = False
+        # What each part of the card last showed: a part is rebuilt only when its inputs change.
+        self._shown: dict[str, object] = {}
         self.twin = StaticTwin()
         self._header.value = self.twin.live_style() + self._header.value
         super().__init__(
@@ -117,26 +119,45 @@ class TaskCard(widgets.VBox):
         return STATUS_WORDS.get(self.job.phase, self.job.phase)
 
     def _render(self, job: Job) -> None:
+        """Update the parts whose inputs changed since the last render, and only those."""
         percent = 100 if job.phase == "completed" else (job.task.progress if job.task else 0)
-        colour = STATUS_COLOURS.get(job.phase, "#0969da")
-        self._status.value = (
-            f"<span style='font-weight:bold;color:{colour};min-width:9em;display:inline-block'>"
-            f"{html.escape(self.status_text)}</span>"
-        )
-        self._bar.value = percent
-        self._bar.bar_style = {"completed": "success", "failed": "danger", "error": "danger"}.get(
-            job.phase, "info"
-        )
-        self._percent.value = f"<span style='font-variant-numeric:tabular-nums'>{percent}%</span>"
-        self._meta.value = _meta_html(job)
-        self._notice.value = (
-            f"<span style='color:#9a6700'>⟳ {html.escape(job.notice)}</span>" if job.notice else ""
-        )
-        self._render_problem(job)
-        self.copy_code.refresh()
+        if self._differs("status", job.phase):
+            colour = STATUS_COLOURS.get(job.phase, "#0969da")
+            self._status.value = (
+                f"<span style='font-weight:bold;color:{colour};min-width:9em;"
+                f"display:inline-block'>{html.escape(self.status_text)}</span>"
+            )
+            self._bar.bar_style = {
+                "completed": "success",
+                "failed": "danger",
+                "error": "danger",
+            }.get(job.phase, "info")
+            self.copy_code.refresh()
+        if self._differs("percent", percent):
+            self._bar.value = percent
+            self._percent.value = (
+                f"<span style='font-variant-numeric:tabular-nums'>{percent}%</span>"
+            )
+        if self._differs("meta", _meta_key(job)):
+            self._meta.value = _meta_html(job)
+        if self._differs("notice", job.notice):
+            self._notice.value = (
+                f"<span style='color:#9a6700'>⟳ {html.escape(job.notice)}</span>"
+                if job.notice
+                else ""
+            )
+        if self._differs("problem", (job.phase, job.error, job.task and job.task.error)):
+            self._render_problem(job)
         if job.phase == "completed" and job.path and not self._shown_video:
             self._shown_video = True
             self._media.children = _video_children(job)
+
+    def _differs(self, part: str, key: object) -> bool:
+        """True (and remembered) when ``key`` differs from what ``part`` last showed."""
+        if part in self._shown and self._shown[part] == key:
+            return False
+        self._shown[part] = key
+        return True
 
     def _render_problem(self, job: Job) -> None:
         if job.phase == "failed" and job.task and job.task.error:
@@ -203,6 +224,7 @@ class TaskCard(widgets.VBox):
 
     def _cancel_confirm(self, _: Any) -> None:
         self._confirming = False
+        self._shown.pop("problem", None)
         self._render(self.job)
 
     def static_html(self) -> str:
@@ -289,6 +311,13 @@ def _unknown_outcome_html(error: OutcomeUnknownError) -> str:
         "dashboard (or wait a minute) before resubmitting; a resubmit creates another task.</span>"
         f"<div style='color:#57606a;font-size:12px'>{html.escape(str(error))}</div></div>"
     )
+
+
+def _meta_key(job: Job) -> tuple[object, ...]:
+    """What the meta line shows, in the units it shows it (whole seconds)."""
+    eta = None if job.eta is None else round(job.eta)
+    credits = job.task.credits_reserved if job.task else None
+    return (round(job.elapsed), eta, credits, job.task_id, job.origin)
 
 
 def _meta_html(job: Job) -> str:

@@ -33,6 +33,8 @@ class Connection:
     base_url: str
     sandbox: bool
     key_source: str
+    #: Used only when a task gives nothing better: its clients' schedulers pace the queries
+    #: from the service's estimate and the progress seen, for a local sandbox too.
     poll_interval: float = 3.0
     gateway: str = DEFAULT_GATEWAY
     _async: AsyncOmniClient | None = field(default=None, repr=False)
@@ -72,11 +74,13 @@ def connect(
             settings.base_url,
             local,
             settings.key_source,
-            1.0 if local else chosen.poll_every_s,
+            chosen.poll_every_s,
             chosen.name,
         )
     sandbox = shared_sandbox(chosen.name)
-    return Connection(sandbox.api_key, sandbox.base_url, True, "sandbox", 1.0, chosen.name)
+    return Connection(
+        sandbox.api_key, sandbox.base_url, True, "sandbox", chosen.poll_every_s, chosen.name
+    )
 
 
 def shared_sandbox(gateway: str = DEFAULT_GATEWAY) -> SharedSandbox:

@@ -18,6 +18,7 @@ from ..core.requests import MODELS, Request
 from ..core.retry import RetryNotice
 from ..core.task import Task
 from .connection import Connection
+from .ticker import ticker
 
 logger = logging.getLogger("omni_widgets")
 
@@ -25,7 +26,8 @@ Phase = Literal[
     "submitting", "pending", "processing", "downloading", "completed", "failed", "error"
 ]
 FINAL_PHASES = ("completed", "failed", "error")
-TICK_S = 1.0
+# Progress and notices reach listeners at most this often; phase changes go at once.
+COALESCE_S = 0.25
 
 Listener = Callable[["Job"], None]
 _SESSION: list[Job] = []
@@ -62,7 +64,8 @@ class Job:
         self.finished: float | None = None
         self._listeners: list[Listener] = []
         self._future: asyncio.Task[None] | None = None
-        self._ticker: asyncio.Task[None] | None = None
+        self._told = float("-inf")
+        self._flush: asyncio.TimerHandle | None = None
         _SESSION.append(self)
 
     # --- what a card shows ----------------------------------------------------------------
@@ -111,11 +114,35 @@ class Job:
     # --- observing ------------------------------------------------------------------------
 
     def subscribe(self, listener: Listener) -> None:
-        """Call ``listener(job)`` on every change (and every second while it runs)."""
+        """Call ``listener(job)`` on changes (and about every second while it runs).
+
+        A new phase is told at once; progress and notices at most every ``COALESCE_S`` seconds
+        (the latest state then), so a card re-renders a few times a second at most.
+        """
         self._listeners.append(listener)
         listener(self)
 
-    def _changed(self) -> None:
+    def tick(self) -> None:
+        """The shared ticker's call: the elapsed time moved on."""
+        self._changed(urgent=False)
+
+    def _changed(self, urgent: bool = True) -> None:
+        if not self._listeners:
+            return
+        if not urgent:
+            if self._flush is not None:
+                return  # a coalesced update is on its way and will show the latest state
+            wait = self._told + COALESCE_S - time.monotonic()
+            if wait > 0 and loop_running():
+                self._flush = asyncio.get_running_loop().call_later(wait, self._tell)
+                return
+        self._tell()
+
+    def _tell(self) -> None:
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+        self._told = time.monotonic()
         for listener in list(self._listeners):
             try:
                 listener(self)
@@ -124,6 +151,7 @@ class Job:
 
     def apply(self, update: Task | RetryNotice) -> None:
         """Take in a task update or a retry notice (from either client)."""
+        before = self.phase
         if isinstance(update, RetryNotice):
             self.notice = update.message
         else:
@@ -131,7 +159,7 @@ class Job:
             self.notice = ""
             if update.status in ("pending", "processing"):
                 self.phase = update.status  # type: ignore[assignment]
-        self._changed()
+        self._changed(urgent=self.phase != before)
 
     # --- running --------------------------------------------------------------------------
 
@@ -139,7 +167,7 @@ class Job:
         """Run on the current event loop (the kernel's, in a notebook) and return at once."""
         loop = asyncio.get_running_loop()
         self._future = loop.create_task(self._run(), name=f"omni-job-{id(self)}")
-        self._ticker = loop.create_task(self._tick())
+        ticker().add(self)
         return self
 
     async def _run(self) -> None:
@@ -216,10 +244,9 @@ class Job:
 
     def _stop_background(self) -> None:
         """Stop the background watcher quietly; it ends at its next step on the loop."""
-        for task in (self._future, self._ticker):
-            if task is not None and not task.done():
-                task.cancel()
-        self._future = self._ticker = None
+        if self._future is not None and not self._future.done():
+            self._future.cancel()
+        self._future = None
 
     def resubmit(self) -> Job:
         """A new job for the same request (an explicit act: it creates and bills a new task)."""
@@ -238,11 +265,6 @@ class Job:
         if error is not None and not isinstance(error, TaskFailedError):
             logger.warning("%s: %s", self._about(), error)
         self._changed()
-
-    async def _tick(self) -> None:
-        while self._future is not None and not self._future.done():
-            await asyncio.sleep(TICK_S)
-            self._changed()
 
     def _about(self) -> str:
         return f"task {self.task.id}" if self.task else "the request"

@@ -1,0 +1,159 @@
+"""1,000 tasks through the notebook's jobs and cards in one event loop (issue 14's first goal).
+
+Run: ``.venv/bin/python bench/bench_jobs_1000.py [--quick]`` (--quick: 200 tasks). The sandbox runs
+in another process, as the shared sandbox does for a notebook. Each job creates, watches and
+downloads its task while its card (a real ``TaskCard``, not displayed: no kernel) follows it. A
+probe coroutine asks to wake every 5 ms and records how late it wakes: the event-loop stalls a
+user would feel as a frozen notebook. Set-up (building the cards, starting the jobs) is not
+counted. The baseline is the same probe on the idle loop in the same run: the machine's own noise.
+
+``run(quick)`` returns rows {name, goal, measured, unit, met} for the benchmark runner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+PROBE_S = 0.005
+Row = dict[str, Any]
+
+
+class Probe:
+    """Records how late the loop wakes a coroutine that sleeps PROBE_S at a time."""
+
+    def __init__(self) -> None:
+        self.stalls: list[float] = []
+        self.running = True
+
+    async def run(self) -> None:
+        while self.running:
+            asked = time.perf_counter()
+            await asyncio.sleep(PROBE_S)
+            self.stalls.append(max(0.0, time.perf_counter() - asked - PROBE_S))
+
+    def figures(self) -> tuple[float, float]:
+        """Worst and 99th-percentile stall, in milliseconds."""
+        ordered = sorted(self.stalls) or [0.0]
+        p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+        return ordered[-1] * 1e3, p99 * 1e3
+
+
+async def idle_baseline(seconds: float) -> tuple[float, float]:
+    probe = Probe()
+    task = asyncio.ensure_future(probe.run())
+    await asyncio.sleep(seconds)
+    probe.running = False
+    await task
+    return probe.figures()
+
+
+async def jobs_and_cards(base_url: str, key: str, count: int, out: Path) -> dict[str, Any]:
+    from omni_widgets import TextToVideo
+    from omni_widgets.notebook.card import TaskCard
+    from omni_widgets.notebook.connection import Connection
+    from omni_widgets.notebook.jobs import Job
+
+    idle = await idle_baseline(2.0)
+    connection = Connection(key, base_url, True, "sandbox")
+    started = time.perf_counter()
+    jobs = [
+        Job(connection, TextToVideo(f"bench scene {i}", duration=5), dest=out) for i in range(count)
+    ]
+    cards = [TaskCard(job) for job in jobs]
+    for job in jobs:
+        job.start()
+    setup = time.perf_counter() - started
+    probe = Probe()
+    probing = asyncio.ensure_future(probe.run())
+    await asyncio.gather(*(job._future for job in jobs if job._future is not None))
+    elapsed = time.perf_counter() - started
+    probe.running = False
+    await probing
+    await connection.client.aclose()
+    saved = sum(1 for job in jobs if job.phase == "completed" and job.path and job.path.is_file())
+    worst, p99 = probe.figures()
+    errors = {type(job.error).__name__ for job in jobs if job.error is not None}
+    return {
+        "saved": saved,
+        "worst": worst,
+        "p99": p99,
+        "idle": idle,
+        "setup": setup,
+        "elapsed": elapsed,
+        "cards": len(cards),
+        "errors": sorted(errors),
+    }
+
+
+def run(quick: bool) -> list[Row]:
+    """Every figure of this benchmark, as rows for the runner."""
+    from omni_widgets.sandbox import start_shared
+
+    count = 200 if quick else 1000
+    with tempfile.TemporaryDirectory(prefix="omni-bench-") as tmp:
+        os.environ["OMNI_LEDGER"] = str(Path(tmp) / "ledger.sqlite")
+        sb = start_shared(Path(tmp) / "sandbox")
+        try:
+            sb.speed = 20.0  # a 5 s clip (80 vendor seconds) in about 4 s
+            result = asyncio.run(jobs_and_cards(sb.base_url, sb.api_key, count, Path(tmp) / "out"))
+        finally:
+            sb.stop()
+    idle_worst, idle_p99 = result["idle"]
+    note = f"idle loop {idle_worst:.1f} / {idle_p99:.2f} ms (worst / p99)"
+    return [
+        row(
+            f"jobs+cards: tasks saved ({count}, sandbox in another process)",
+            f"all {count}",
+            result["saved"],
+            "tasks",
+            result["saved"] == count,
+            baseline=f"{result['elapsed']:.0f} s in all, set-up {result['setup']:.1f} s; "
+            f"errors: {', '.join(result['errors']) or 'none'}",
+        ),
+        row(
+            f"jobs+cards: worst event-loop stall after set-up ({count} tasks)",
+            "<= 20 ms",
+            result["worst"],
+            "ms",
+            result["worst"] <= 20,
+            baseline=note,
+        ),
+        row(
+            f"jobs+cards: p99 event-loop stall after set-up ({count} tasks)",
+            "<= 5 ms",
+            result["p99"],
+            "ms",
+            result["p99"] <= 5,
+            baseline=note,
+        ),
+    ]
+
+
+def row(name: str, goal: str, measured: float, unit: str, met: bool, **extra: Any) -> Row:
+    return {
+        "name": name,
+        "goal": goal,
+        "measured": round(measured, 3),
+        "unit": unit,
+        "met": met,
+        **extra,
+    }
+
+
+def main() -> None:
+    for r in run("--quick" in sys.argv):
+        mark = "met" if r["met"] else "MISSED"
+        print(
+            f"{r['name']}: {r['measured']} {r['unit']} (goal {r['goal']}; "
+            f"baseline {r['baseline']}) {mark}"
+        )
+
+
+if __name__ == "__main__":
+    main()
