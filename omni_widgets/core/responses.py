@@ -20,24 +20,7 @@ import httpx
 
 from .errors import (
     APIError,
-    AuthenticationError,
-    InsufficientQuotaError,
-    InvalidRequestError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    ServerError,
 )
-
-_BY_STATUS: dict[int, type[APIError]] = {
-    400: InvalidRequestError,
-    401: AuthenticationError,
-    402: InsufficientQuotaError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    429: RateLimitError,
-}
-
 
 REDACTED = "<redacted>"
 
@@ -71,12 +54,12 @@ def _may_hold(content: bytes, secrets: tuple[str, ...]) -> bool:
 
 def api_error(
     response: httpx.Response,
-    task_id: str | None = None,
-    classes: Callable[[int], type[APIError]] | None = None,
+    task_id: str | None,
+    classes: Callable[[int], type[APIError]],
 ) -> APIError:
     """The exception for an HTTP error answer; integer and string error codes both work.
 
-    ``classes`` is the gateway's error table (status -> exception class), if it has its own.
+    ``classes`` is the gateway's error table (status -> exception class, ``Gateway.error_rule``).
     """
     status = response.status_code
     code: str | None = None
@@ -94,12 +77,7 @@ def api_error(
         message = error
     if not message:
         message = redact(response.reason_phrase, response) or _snippet(response)
-    cls = (
-        classes(status)
-        if classes is not None
-        else _BY_STATUS.get(status, ServerError if status >= 500 else APIError)
-    )
-    return cls(status, code, message, kind, task_id)
+    return classes(status)(status, code, message, kind, task_id)
 
 
 def redact(text: str, source: httpx.Response | httpx.Request) -> str:
