@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..core.client import AsyncOmniClient, OmniClient
@@ -93,12 +93,10 @@ def shared_sandbox(gateway: str = DEFAULT_GATEWAY) -> SharedSandbox:
 
     global _sandbox
     with _lock:
-        if gateway != DEFAULT_GATEWAY:
-            # One process per dialect; start_shared takes `gateway` once the sandbox speaks it.
+        if gateway != DEFAULT_GATEWAY:  # one process per dialect
             found = _sandboxes.get(gateway)
             if found is None or found.home != sandbox_home() or not found.alive():
-                dialect: dict[str, Any] = {"gateway": gateway}
-                found = _sandboxes[gateway] = start_shared(**dialect)
+                found = _sandboxes[gateway] = start_shared(gateway=gateway)
             return found
         if _sandbox is None or _sandbox.home != sandbox_home() or not _sandbox.alive():
             _sandbox = start_shared()
@@ -122,4 +120,5 @@ def stop_shared_sandbox() -> bool:
 
     with _lock:
         _sandbox = None
+        _sandboxes.clear()
         return stop_shared()
