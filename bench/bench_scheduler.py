@@ -73,7 +73,7 @@ def watch_in_virtual_time(truth: sandbox_tasks.Task, rng: random.Random) -> tupl
     def build(method: str, path: str, **kwargs: Any) -> httpx.Request:
         return httpx.Request(method, "https://bench.invalid" + path, **kwargs)
 
-    ctx = Context(build, RetryPolicy(), POLLER_S, lambda: now, rng.random)
+    ctx = Context(build, RetryPolicy(), POLLER_S, lambda: now, rng=rng.random)
     start = Task(id=TID, status="pending", estimated_time=truth.estimated_time)
     op = wait_op(ctx, start, None, poll_now=False)
     queries = 0
