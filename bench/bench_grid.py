@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _bench import row
 from jupyter_client.manager import KernelManager
 
 from omni_widgets import plan, product
@@ -43,10 +44,6 @@ def _lag_figures():
     return (round(_statistics.quantiles(_lags, n=20)[-1], 1), round(max(_lags), 1))
 _lag_task = _asyncio.ensure_future(_lag_ticker())
 """
-
-
-def row(name: str, goal: str, measured: float, unit: str, met: bool) -> dict[str, Any]:
-    return {"name": name, "goal": goal, "measured": round(measured, 4), "unit": unit, "met": met}
 
 
 def bench_validation(count: int = ROWS_TO_VALIDATE) -> list[dict[str, Any]]:

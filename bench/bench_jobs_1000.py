@@ -20,8 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _bench import Row, row
+
 PROBE_S = 0.005
-Row = dict[str, Any]
 
 
 class Probe:
@@ -133,17 +134,6 @@ def run(quick: bool) -> list[Row]:
             baseline=note,
         ),
     ]
-
-
-def row(name: str, goal: str, measured: float, unit: str, met: bool, **extra: Any) -> Row:
-    return {
-        "name": name,
-        "goal": goal,
-        "measured": round(measured, 3),
-        "unit": unit,
-        "met": met,
-        **extra,
-    }
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _bench import Row, row
 
 from omni_widgets import AsyncOmniClient, TextToVideo
 from omni_widgets.core.protocol import Context, Emit, Send, Sleep, wait_op
@@ -41,7 +42,6 @@ from omni_widgets.sandbox import _tasks as sandbox_tasks
 
 POLLER_S = 3.0
 TID = "task-unified-1-bench"
-Row = dict[str, Any]
 
 
 def sandbox_timeline(vendor_estimate: float, rng: random.Random) -> sandbox_tasks.Task:
@@ -240,17 +240,6 @@ async def _create_and_watch(base_url: str, key: str, count: int) -> tuple[int, i
         results = await asyncio.gather(*(one(i) for i in range(count)), return_exceptions=True)
     errors = Counter(f"{type(r).__name__}: {str(r)[:120]}" for r in results if r is not True)
     return sum(r is True for r in results), sent, "; ".join(f"{n}x {e}" for e, n in errors.items())
-
-
-def row(name: str, goal: str, measured: float, unit: str, met: bool, **extra: Any) -> Row:
-    return {
-        "name": name,
-        "goal": goal,
-        "measured": round(measured, 3),
-        "unit": unit,
-        "met": met,
-        **extra,
-    }
 
 
 def run(quick: bool) -> list[Row]:
