@@ -4,13 +4,14 @@ gateway. No service is reached: connections are made by hand."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from omni_widgets import ReferenceToVideo, TextToVideo
-from omni_widgets.notebook.card import _meta_html
+from omni_widgets.notebook.card import _header_html, _meta_html
 from omni_widgets.notebook.connection import Connection
 from omni_widgets.notebook.jobs import Job
 from omni_widgets.notebook.panel import Panel
@@ -133,3 +134,19 @@ def test_the_sandbox_line_names_the_picked_gateways_key(
     panel.gateway_picker.value = picked
     assert "SANDBOX" in panel.service.status.value
     assert line in panel.service.status.value
+
+
+@pytest.mark.parametrize(
+    ("gateway", "names", "other"),
+    [("toapis", "TOAPIS_API_KEY", "EVOLINK_API_KEY"), ("evolink", "EVOLINK_API_KEY", "TOAPIS")],
+)
+def test_the_sandbox_badges_tooltip_names_its_gateway_on_panel_and_card(
+    tmp_path: Path, gateway: str, names: str, other: str
+) -> None:
+    panel = Panel(connection=sandbox(gateway), output_dir=tmp_path, resume=False)
+    card_header = _header_html(Job(sandbox(gateway), TextToVideo("a kite"), dest=tmp_path))
+    for shown in (panel.service.status.value, card_header):
+        title = re.search(r"class='omni-sandbox-badge'[^>]*title='([^']*)'", shown)
+        assert title is not None, shown
+        assert names in title.group(1) and other not in title.group(1)
+        assert "evolink.ai" not in title.group(1)

@@ -288,7 +288,7 @@ def _excerpt(job: Job) -> str:
 
 
 def _header_html(job: Job) -> str:
-    badge = sandbox_badge() if job.connection.sandbox else ""
+    badge = sandbox_badge(job.connection.gateway) if job.connection.sandbox else ""
     mode = MODE_LABELS.get(job.mode, job.mode)
     return (
         f"<div style='margin:2px 0 4px 0'>{badge}"

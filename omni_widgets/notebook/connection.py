@@ -15,11 +15,6 @@ from ..core.settings import settings_for
 if TYPE_CHECKING:
     from ..sandbox import SharedSandbox
 
-REAL_SERVICE_HINT = (
-    "Sandbox: videos are made locally, for free. For the real service, set OMNI_API_KEY "
-    "(from https://evolink.ai/dashboard/keys) and restart the kernel."
-)
-
 _lock = threading.Lock()
 _sandbox: SharedSandbox | None = None
 _sandboxes: dict[str, SharedSandbox] = {}  # other gateways' dialects, by gateway name

@@ -17,10 +17,6 @@ from ..core.gateway import get_gateway
 from .connection import Connection, connect
 from .fields import DESCRIPTION_STYLE
 
-SANDBOX_TITLE = (
-    "The sandbox runs inside this kernel and makes real MP4s without a key. Keys come from "
-    "https://evolink.ai/dashboard/keys; after setting OMNI_API_KEY, restart the kernel."
-)
 BADGE_STYLE = (
     "background:#bf8700;color:white;padding:2px 8px;border-radius:4px;font-weight:bold;"
     "letter-spacing:.05em;margin-right:8px"
@@ -40,11 +36,22 @@ def _article(word: str) -> str:
     return "an" if word[:1].upper() in "AEIOU" else "a"
 
 
-def sandbox_badge(title: str = SANDBOX_TITLE) -> str:
+def sandbox_title(gateway: str) -> str:
+    """The badge's tooltip: what the sandbox is, and how to reach this gateway's real service."""
+    chosen = get_gateway(gateway)
+    names = " or ".join(("OMNI_API_KEY", *chosen.key_env))
+    return (
+        f"A local {chosen.title} sandbox: real MP4s, made on this machine, without a key or a "
+        f"charge. For the real service, paste a key into the panel, or set {names} and restart "
+        "the kernel."
+    )
+
+
+def sandbox_badge(gateway: str) -> str:
     """The unmistakable SANDBOX label (HTML), shared by the panel and the cards."""
     return (
         f"<span class='omni-sandbox-badge' style='{BADGE_STYLE}' "
-        f"title='{html.escape(title)}'>SANDBOX</span>"
+        f"title='{html.escape(sandbox_title(gateway), quote=True)}'>SANDBOX</span>"
     )
 
 
@@ -117,7 +124,8 @@ class KeyBox(widgets.VBox):
         if c.sandbox:
             source = "" if c.key_source == "sandbox" else f" (key from {_source(c.key_source)})"
             self.status.value = (
-                f"<div style='margin:2px 0 8px 0'>{sandbox_badge()}<span style='color:#57606a'>"
+                f"<div style='margin:2px 0 8px 0'>{sandbox_badge(c.gateway)}"
+                "<span style='color:#57606a'>"
                 f"{html.escape(sandbox_line(c.gateway) if c.key_source == 'sandbox' else host)}"
                 f"{html.escape(source)}</span></div>"
             )
