@@ -1,0 +1,83 @@
+"""How long the test suite takes on this machine (issue 14: the whole `./dev test` under 8 minutes,
+the quick loop under 1 minute).
+
+The quick loop (``pytest -m "not browser and not slow"``) is timed here, in a child process. The
+whole suite takes minutes, so it is not re-run: ``./dev test`` with no arguments records its own
+pytest time in ``bench/suite-time.json`` (untracked) when it passes, and this module reports the
+latest record with its date. With no record the row says so and counts as missed.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from _bench import Row, row
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORD = ROOT / "bench" / "suite-time.json"
+QUICK_GOAL_S = 60.0
+FULL_GOAL_S = 480.0
+QUICK_LOOP = ["-m", "not browser and not slow"]
+
+
+def quick_loop() -> tuple[float, int]:
+    """Wall seconds of the quick loop and pytest's exit code."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *QUICK_LOOP],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    )
+    return time.perf_counter() - started, done.returncode
+
+
+def last_full_run() -> dict[str, object] | None:
+    """The record the last passing ``./dev test`` (whole suite) left, if any."""
+    try:
+        record = json.loads(RECORD.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and "seconds" in record else None
+
+
+def run(quick: bool) -> list[Row]:
+    """The quick loop timed now, and the whole suite's last recorded time."""
+    seconds, code = quick_loop()
+    rows = [
+        row(
+            "quick test loop (-m 'not browser and not slow')",
+            f"< {QUICK_GOAL_S:.0f} s, passing",
+            seconds,
+            "s",
+            code == 0 and seconds < QUICK_GOAL_S,
+            baseline=f"pytest exit code {code}",
+        )
+    ]
+    record = last_full_run()
+    full = float(record["seconds"]) if record else 0.0  # type: ignore[arg-type]
+    rows.append(
+        row(
+            "whole ./dev test, pytest time (last passing run)",
+            f"< {FULL_GOAL_S / 60:.0f} min",
+            full,
+            "s",
+            record is not None and full < FULL_GOAL_S,
+            baseline=(
+                f"recorded {record.get('when')} by ./dev test"
+                if record
+                else "no record: run ./dev test, which writes bench/suite-time.json"
+            ),
+        )
+    )
+    return rows
+
+
+if __name__ == "__main__":
+    for item in run("--quick" in sys.argv):
+        print(item)
