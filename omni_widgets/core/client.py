@@ -711,4 +711,5 @@ class AsyncOmniClient(_BaseClient):
                 if feeder.backlog > FEED_LIMIT:
                     await asyncio.to_thread(feeder.wait_below, FEED_LIMIT // 2)
         finally:
-            await asyncio.to_thread(feeder.finish)
+            if feeder.writing:
+                await asyncio.to_thread(feeder.finish)
