@@ -1,5 +1,6 @@
-"""A large run of jobs freezes the heap it started with, so full collections skip it, and
-unfreezes it when the run ends; small runs, others' freezes and OMNI_GC_FREEZE=0 are left alone."""
+"""A large run of jobs in one kernel: the heap it started with is frozen, so full collections
+skip it, and unfrozen when the run ends (small runs, others' freezes and OMNI_GC_FREEZE=0 are
+left alone); the ticker redraws at most a few cards per wake-up, each once a round."""
 
 from __future__ import annotations
 
@@ -54,11 +55,14 @@ def test_omni_gc_freeze_0_turns_it_off(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class Member:
+    """A running job as the ticker sees it, counting its ticks."""
+
     def __init__(self) -> None:
         self.running = True
+        self.ticks = 0
 
     def tick(self) -> None:
-        pass
+        self.ticks += 1
 
 
 def test_the_ticker_freezes_for_a_large_run_and_unfreezes_when_it_ends() -> None:
@@ -79,3 +83,26 @@ def test_the_ticker_freezes_for_a_large_run_and_unfreezes_when_it_ends() -> None
 
     asyncio.run(main())
     assert seen[0] > 0 and seen[1] == 0
+
+
+def test_a_large_run_ticks_at_most_per_step_members_per_wake_up_each_once_a_round() -> None:
+    from omni_widgets.notebook.ticker import PER_STEP, SLICES
+
+    async def main() -> tuple[list[Member], list[int]]:
+        ticker = Ticker()
+        members = [Member() for _ in range(1000)]
+        for member in members:
+            ticker.add(member)
+        ticks: list[int] = []
+        steps = 0
+        while steps == 0 or ticker._next != 0 or ticker._rest is not None:
+            ticks.append(ticker.tick_slice())
+            steps += 1
+        for member in members:
+            member.running = False
+        return members, ticks
+
+    members, ticks = asyncio.run(main())
+    assert all(member.ticks == 1 for member in members)
+    assert max(ticks) == PER_STEP and len(ticks) == 1000 // PER_STEP
+    assert sum(ticks) == 1000 and len(ticks) > SLICES  # a round takes more wake-ups, not bigger
