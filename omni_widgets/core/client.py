@@ -30,8 +30,10 @@ from .errors import (
 from .gateway import Gateway, get_gateway
 from .http import LIMITS, tls_context
 from .ledger import Ledger, LedgerRecord
+from .ledger_batch import TaskWrites
 from .progress import default_reporter
 from .protocol import (
+    Call,
     Context,
     Emit,
     Op,
@@ -176,6 +178,12 @@ class _BaseClient:
             )
             return None
 
+    def _recorded(self, what: str, write: Callable[[Ledger], T]) -> Op[T | None]:
+        """:meth:`_record` as a :class:`Call` action: the async client writes on a thread."""
+        if self._ledger is None:
+            return None
+        return (yield Call(lambda: self._record(what, write)))  # type: ignore[no-any-return]
+
     def _record_task(self, task: Task) -> None:
         """Write a task's state when its status, URL or error changed since the last write."""
         seen = (task.status, task.video_url, task.error)
@@ -216,7 +224,7 @@ class _BaseClient:
         """Create a task, recorded in the ledger before it is sent and when its id arrives
         (with its grid id and row index when a grid sends it)."""
         self._settings.require_key()  # nothing to record when nothing can be sent
-        row = self._record(
+        row = yield from self._recorded(
             "a new task",
             lambda ledger: ledger.record_submitting(
                 self.base_url, request, gateway=self.gateway.name, grid=grid
@@ -237,7 +245,9 @@ class _BaseClient:
             raise
         if row is not None:
             self._ledger_seen[task.id] = (task.status, task.video_url, task.error)
-            self._record(f"task {task.id}", lambda ledger: ledger.record_created(row, task))
+            yield from self._recorded(
+                f"task {task.id}", lambda ledger: ledger.record_created(row, task)
+            )
         return task
 
     def _wait(self, task_or_id: Task | str, timeout: float | None) -> Op[Task]:
@@ -268,7 +278,7 @@ class _BaseClient:
             raise
         if self._ledger_seen.get(task.id) != ("saved", path):
             self._ledger_seen[task.id] = ("saved", path)
-            self._record(
+            yield from self._recorded(
                 f"the video of task {task.id}",
                 lambda ledger: ledger.record_saved(
                     self.base_url, task, path, gateway=self.gateway.name
@@ -469,6 +479,8 @@ class OmniClient(_BaseClient):
                         outcome = self._send(action)
                     elif isinstance(action, Sleep):
                         self._sleep(action.seconds)
+                    elif isinstance(action, Call):
+                        outcome = action.work()
                     else:
                         self._emit(action, on_update)
                 except httpx.HTTPError as exc:
@@ -531,6 +543,8 @@ class AsyncOmniClient(_BaseClient):
         #: Every wait and request of this client goes through one timer queue and request gate.
         self.scheduler = Scheduler()
         self._sleep: Callable[[float], Any] = self.scheduler.sleep
+        #: Task states reach the ledger in batches written on a worker thread.
+        self._writes = TaskWrites(self._commit_tasks)
 
     async def submit(self, request: Request, *, on_update: OnUpdate | None = None) -> Task:
         """Create a task (retried only where no task can have been started)."""
@@ -666,6 +680,8 @@ class AsyncOmniClient(_BaseClient):
                         outcome = await self._send(action)
                     elif isinstance(action, Sleep):
                         await self._sleep(action.seconds)
+                    elif isinstance(action, Call):
+                        outcome = await asyncio.to_thread(action.work)
                     else:
                         self._emit(action, on_update)
                 except httpx.HTTPError as exc:
@@ -674,7 +690,26 @@ class AsyncOmniClient(_BaseClient):
                     action = op.send(outcome)
         except StopIteration as stop:
             self._note(stop.value)
+            await self._writes.settled()
             return stop.value  # type: ignore[no-any-return]
+        except Exception:
+            await self._writes.settled()  # the ledger knows the failure before the caller does
+            raise
+
+    def _record_task(self, task: Task) -> None:
+        """Queue the task's changed state for the batched ledger writes (off the event loop)."""
+        seen = (task.status, task.video_url, task.error)
+        if self._ledger is None or self._ledger_seen.get(task.id) == seen:
+            return
+        self._ledger_seen[task.id] = seen
+        self._writes.put(task)
+
+    def _commit_tasks(self, tasks: list[Task]) -> None:
+        """Write a batch of task states (on a worker thread); a failure is logged, not raised."""
+        self._record(
+            f"{len(tasks)} task states",
+            lambda ledger: ledger.record_tasks(self.base_url, tasks, gateway=self.gateway.name),
+        )
 
     async def _send(self, action: Send) -> httpx.Response:
         http = await self._client()
@@ -711,4 +746,5 @@ class AsyncOmniClient(_BaseClient):
                 if feeder.backlog > FEED_LIMIT:
                     await asyncio.to_thread(feeder.wait_below, FEED_LIMIT // 2)
         finally:
-            await asyncio.to_thread(feeder.finish)
+            if feeder.writing:
+                await asyncio.to_thread(feeder.finish)

@@ -13,9 +13,10 @@ import errno
 import hashlib
 import json
 import os
-import queue
 import threading
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
@@ -112,22 +113,20 @@ class VideoSink:
         self._lock = threading.Lock()  # settle on a thread vs discard on the loop
 
     def start(self) -> None:
-        """Begin (or begin again, after a retry) with an empty temporary file."""
+        """Begin (or begin again, after a retry) with no data; the temporary file is made by the
+        first :meth:`write` (on the feeder's thread, in the async client: off the event loop)."""
         self.discard()
         self._hash = hashlib.sha256()
         self.size = 0
         self.failure = None
         self._settled = None
-        try:
-            self.target.parent.mkdir(parents=True, exist_ok=True)
-            self._part, self._file = _create_temp(self.target)
-        except OSError as exc:
-            self.failure = exc
 
     def write(self, chunk: bytes) -> None:
         with self._lock:  # a feeder thread may write while the loop discards
             self.size += len(chunk)
             self._hash.update(chunk)
+            if self._file is None and self.failure is None:
+                self._open()
             if self._file is None:
                 return
             try:
@@ -135,6 +134,13 @@ class VideoSink:
             except OSError as exc:
                 self.failure = exc
                 self._discard()
+
+    def _open(self) -> None:
+        try:
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+            self._part, self._file = _create_temp(self.target)
+        except OSError as exc:
+            self.failure = exc
 
     def settle(self, response: httpx.Response) -> None:
         """Do :meth:`commit`'s blocking work now (it may run on another thread); the following
@@ -226,28 +232,39 @@ class SinkFeeder:
     """Feeds a :class:`VideoSink` from a worker thread, so hashing and writing a large body
     overlap with receiving it instead of running on the event loop between reads.
 
-    :meth:`put` never blocks; the caller waits for :meth:`backlog` to drain (on a thread) when it
-    grows past :data:`FEED_LIMIT`, so memory stays bounded whatever the disk's speed.
+    The writing runs on a small pool shared by every download, as a job queued only while
+    chunks wait, so a download starts no thread of its own (starting one blocks the caller until
+    the thread runs: milliseconds on a busy machine, on the event loop). :meth:`put` never
+    blocks; the caller waits for :meth:`backlog` to drain (on a thread) when it grows past
+    :data:`FEED_LIMIT`, so memory stays bounded whatever the disk's speed.
     """
 
     def __init__(self, sink: VideoSink) -> None:
         self._sink = sink
-        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._chunks: deque[bytes] = deque()
         self._lock = threading.Lock()
         self._drained = threading.Condition(self._lock)
         self._backlog = 0
-        self._thread = threading.Thread(target=self._drain, name="omni-download", daemon=True)
-        self._thread.start()
+        self._writing = False  # a drain job is queued or running
 
     @property
     def backlog(self) -> int:
         """Bytes received but not yet written."""
         return self._backlog
 
+    @property
+    def writing(self) -> bool:
+        """True while received chunks are still being written."""
+        return self._writing
+
     def put(self, chunk: bytes) -> None:
         with self._lock:
             self._backlog += len(chunk)
-        self._queue.put(chunk)
+            self._chunks.append(chunk)
+            if self._writing:
+                return
+            self._writing = True
+        _writers().submit(self._drain)
 
     def wait_below(self, limit: int) -> None:
         """Block until the backlog is under ``limit`` bytes (call it off the event loop)."""
@@ -255,16 +272,40 @@ class SinkFeeder:
             self._drained.wait_for(lambda: self._backlog < limit)
 
     def finish(self) -> None:
-        """Write what is queued and stop the thread (blocks: call it off the event loop)."""
-        self._queue.put(None)
-        self._thread.join()
+        """Block until every chunk put is written (call it off the event loop)."""
+        with self._drained:
+            self._drained.wait_for(lambda: not self._writing)
 
     def _drain(self) -> None:
-        while (chunk := self._queue.get()) is not None:
-            self._sink.write(chunk)
+        chunk: bytes | None = None
+        try:
+            while True:
+                with self._drained:
+                    if chunk is not None:
+                        self._backlog -= len(chunk)
+                        self._drained.notify_all()
+                    if not self._chunks:
+                        return
+                    chunk = self._chunks.popleft()
+                self._sink.write(chunk)
+        finally:
             with self._drained:
-                self._backlog -= len(chunk)
+                self._writing = False
                 self._drained.notify_all()
+
+
+WRITER_THREADS = 4
+_WRITERS: ThreadPoolExecutor | None = None
+_WRITERS_LOCK = threading.Lock()
+
+
+def _writers() -> ThreadPoolExecutor:
+    """The pool that writes every download's chunks (made on first use)."""
+    global _WRITERS
+    with _WRITERS_LOCK:
+        if _WRITERS is None:
+            _WRITERS = ThreadPoolExecutor(WRITER_THREADS, thread_name_prefix="omni-download")
+        return _WRITERS
 
 
 FEED_LIMIT = 16 << 20

@@ -315,6 +315,15 @@ class Ledger:
 
         self._write(write)
 
+    def record_tasks(self, base_url: str, tasks: Sequence[Task], *, gateway: str = EVOLINK) -> None:
+        """Several tasks' latest states in one transaction (the async client's batches)."""
+
+        def write(db: sqlite3.Connection) -> None:
+            for task in tasks:
+                _update_task(db, _row_for(db, gateway, base_url, task.id, task.model), task, None)
+
+        self._write(write)
+
     def record_status(
         self,
         base_url: str,

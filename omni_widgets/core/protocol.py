@@ -1,8 +1,8 @@
 """Every client operation, written once as a generator of I/O actions (sans-IO).
 
-An operation yields :class:`Send`, :class:`Sleep` and :class:`Emit` actions; the sync and the async
-client each run the same operations with their own I/O. So retry, polling and download rules
-exist in exactly one place.
+An operation yields :class:`Send`, :class:`Sleep`, :class:`Emit` and :class:`Call` actions; the
+sync and the async client each run the same operations with their own I/O. So retry, polling and
+download rules exist in exactly one place.
 """
 
 from __future__ import annotations
@@ -65,7 +65,16 @@ class Emit:
     update: Update
 
 
-Action = Send | Sleep | Emit
+@dataclass(frozen=True)
+class Call:
+    """Blocking work that is not a request (a ledger write): the sync client runs it in place,
+    the async client on a worker thread, so its event loop never waits on the disk. Answers
+    what ``work`` returns."""
+
+    work: Callable[[], Any]
+
+
+Action = Send | Sleep | Emit | Call
 Op = Generator[Action, Any, T]
 EXPIRED_STATUSES = (403, 404, 410)
 DOWNLOAD_ATTEMPTS = 3

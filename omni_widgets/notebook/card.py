@@ -16,6 +16,7 @@ from typing import Any
 
 import ipywidgets as widgets
 from IPython.display import display
+from ipywidgets.widgets.widget_string import HTMLStyle
 
 from ..core.errors import OutcomeUnknownError
 from ..core.gateway import GATEWAYS
@@ -25,6 +26,8 @@ from .keys import sandbox_badge
 from .saved import SavedVideo, StaticTwin, note_html, video_card_html
 
 PROMPT_EXCERPT = 80
+#: Where the parts made on first use go, between the status lines and "Copy as code".
+_PART_ORDER = ("notice", "problem", "buttons", "media")
 # Larger files are not pushed through the comm: big widget buffers freeze the browser
 # (ipywidgets#3036). The card then shows the saved path only.
 MAX_INLINE_VIDEO = 64 * 1024 * 1024
@@ -59,32 +62,20 @@ class TaskCard(widgets.VBox):
     def __init__(self, job: Job, on_resubmit: Callable[[Job], Any] | None = None) -> None:
         self.job = job
         self._on_resubmit = on_resubmit
-        self._header = widgets.HTML(_header_html(job))
-        self._status = _with_class(widgets.HTML(), "omni-status")
+        self._header = _line(_header_html(job))
+        self._status = _with_class(_line(), "omni-status")
         self._bar = _with_class(
             widgets.IntProgress(
                 min=0, max=100, layout=widgets.Layout(width="260px", margin="0 8px")
             ),
             "omni-progress",
         )
-        self._percent = _with_class(widgets.HTML(), "omni-percent")
-        self._meta = _with_class(widgets.HTML(), "omni-meta")
-        self._notice = _with_class(widgets.HTML(), "omni-notice")
-        self._media = _with_class(widgets.VBox(), "omni-media")
-        self._problem = _with_class(widgets.HTML(), "omni-error")
-        self._action = _with_class(
-            widgets.Button(layout=widgets.Layout(display="none", width="auto")), "omni-action"
-        )
-        self._action.on_click(self._act)
-        self._cancel = _with_class(
-            widgets.Button(
-                description="Cancel",
-                tooltip="Keep this card as it is; create nothing",
-                layout=widgets.Layout(display="none", width="auto"),
-            ),
-            "omni-cancel",
-        )
-        self._cancel.on_click(self._cancel_confirm)
+        self._percent = _with_class(_line(), "omni-percent")
+        self._meta = _with_class(_line(), "omni-meta")
+        # The notice, problem, buttons and media are made when first needed (most cards of a
+        # large run never show a notice or a problem): fewer widgets, fewer objects for each
+        # full garbage collection to walk.
+        self._parts: dict[str, Any] = {}
         self.copy_code = CodeToggle(lambda: _code_source(job))
         self._confirming = False
         self._shown_video = False
@@ -92,26 +83,79 @@ class TaskCard(widgets.VBox):
         self._shown: dict[str, object] = {}
         self.twin = StaticTwin()
         self._header.value = self.twin.live_style() + self._header.value
+        self._top = [
+            self._header,
+            widgets.HBox(
+                [self._status, self._bar, self._percent],
+                layout=widgets.Layout(align_items="center"),
+            ),
+            self._meta,
+        ]
         super().__init__(
-            [
-                self._header,
-                widgets.HBox(
-                    [self._status, self._bar, self._percent],
-                    layout=widgets.Layout(align_items="center"),
-                ),
-                self._meta,
-                self._notice,
-                self._problem,
-                widgets.HBox([self._action, self._cancel]),
-                self._media,
-                self.copy_code,
-            ],
+            [*self._top, self.copy_code],
             layout=widgets.Layout(
                 border="1px solid #d0d7de", padding="6px 12px", margin="6px 0", max_width="760px"
             ),
         )
         self.add_class("omni-card")
         job.subscribe(self._render)
+
+    @property
+    def _notice(self) -> widgets.HTML:
+        """The retry notice line."""
+        return self._part("notice")
+
+    @property
+    def _problem(self) -> widgets.HTML:
+        """Why the job failed or stopped."""
+        return self._part("problem")
+
+    @property
+    def _action(self) -> widgets.Button:
+        """Resume / Resubmit."""
+        return self._part("buttons").children[0]
+
+    @property
+    def _cancel(self) -> widgets.Button:
+        """Cancel a resubmit that asked for confirmation."""
+        return self._part("buttons").children[1]
+
+    @property
+    def _media(self) -> widgets.VBox:
+        """The finished video and where it was saved."""
+        return self._part("media")
+
+    def _part(self, name: str) -> widgets.Widget:
+        """The part ``name``, made and placed in the card on first use."""
+        part = self._parts.get(name)
+        if part is None:
+            part = self._parts[name] = self._make_part(name)
+            self.children = [
+                *self._top,
+                *(self._parts[n] for n in _PART_ORDER if n in self._parts),
+                self.copy_code,
+            ]
+        return part
+
+    def _make_part(self, name: str) -> widgets.Widget:
+        if name == "buttons":
+            action = _with_class(
+                widgets.Button(layout=widgets.Layout(display="none", width="auto")), "omni-action"
+            )
+            action.on_click(self._act)
+            cancel = _with_class(
+                widgets.Button(
+                    description="Cancel",
+                    tooltip="Keep this card as it is; create nothing",
+                    layout=widgets.Layout(display="none", width="auto"),
+                ),
+                "omni-cancel",
+            )
+            cancel.on_click(self._cancel_confirm)
+            return widgets.HBox([action, cancel])
+        if name == "media":
+            return _with_class(widgets.VBox(), "omni-media")
+        return _with_class(widgets.HTML(), "omni-notice" if name == "notice" else "omni-error")
 
     @property
     def status_text(self) -> str:
@@ -140,7 +184,7 @@ class TaskCard(widgets.VBox):
             )
         if self._differs("meta", _meta_key(job)):
             self._meta.value = _meta_html(job)
-        if self._differs("notice", job.notice):
+        if self._differs("notice", job.notice) and (job.notice or "notice" in self._parts):
             self._notice.value = (
                 f"<span style='color:#9a6700'>⟳ {html.escape(job.notice)}</span>"
                 if job.notice
@@ -185,9 +229,11 @@ class TaskCard(widgets.VBox):
             elif job.request is not None:
                 self._show_action("Resubmit", "Try creating the task again")
         else:
-            self._problem.value = ""
-            self._action.layout.display = "none"
-            self._cancel.layout.display = "none"
+            if "problem" in self._parts:
+                self._problem.value = ""
+            if "buttons" in self._parts:
+                self._action.layout.display = "none"
+                self._cancel.layout.display = "none"
             self._confirming = False
 
     def _show_action(self, label: str, tooltip: str) -> None:
@@ -370,6 +416,19 @@ def _video_children(job: Job) -> tuple[widgets.Widget, ...]:
         "omni-video",
     )
     return video, saved
+
+
+_PLAIN: tuple[widgets.Layout, HTMLStyle] | None = None
+
+
+def _line(value: str = "") -> widgets.HTML:
+    """An HTML line sharing one default layout and style with every card's other lines: they
+    are never changed, and two widgets fewer per line is a thousand cards' worth of objects."""
+    global _PLAIN
+    if _PLAIN is None or any(shared.comm is None for shared in _PLAIN):  # closed by close_all()
+        _PLAIN = (widgets.Layout(), HTMLStyle())
+    layout, style = _PLAIN
+    return widgets.HTML(value, layout=layout, style=style)
 
 
 def _with_class(widget: Any, name: str) -> Any:

@@ -32,16 +32,39 @@ class CodeToggle(widgets.VBox):
             layout=widgets.Layout(width="auto"),
         )
         self.button.add_class("omni-copy-toggle")
-        self.kind = widgets.ToggleButtons(
-            options=list(KINDS), style={"button_width": "70px"}, layout=widgets.Layout()
-        )
-        self.kind.add_class("omni-code-kind")
-        self.code = widgets.HTML()
-        self.code.add_class("omni-code")
-        self._panel = widgets.VBox([self.kind, self.code], layout=widgets.Layout(display="none"))
+        # The kind picker and the code box are made on first use: a thousand cards rarely open
+        # one, and every widget is a dozen objects the garbage collector walks on each full pass.
+        self._opened: tuple[widgets.ToggleButtons, widgets.HTML, widgets.VBox] | None = None
         self.button.observe(self._toggled, "value")
-        self.kind.observe(lambda _: self._fill(), "value")
-        super().__init__([self.button, self._panel], layout=widgets.Layout(display="none"))
+        super().__init__([self.button], layout=widgets.Layout(display="none"))
+
+    @property
+    def kind(self) -> widgets.ToggleButtons:
+        """The picker of the kind of code (Python, curl, JSON)."""
+        return self._open()[0]
+
+    @property
+    def code(self) -> widgets.HTML:
+        """The box showing the code."""
+        return self._open()[1]
+
+    @property
+    def _panel(self) -> widgets.VBox:
+        return self._open()[2]
+
+    def _open(self) -> tuple[widgets.ToggleButtons, widgets.HTML, widgets.VBox]:
+        if self._opened is None:
+            kind = widgets.ToggleButtons(
+                options=list(KINDS), style={"button_width": "70px"}, layout=widgets.Layout()
+            )
+            kind.add_class("omni-code-kind")
+            code = widgets.HTML()
+            code.add_class("omni-code")
+            panel = widgets.VBox([kind, code], layout=widgets.Layout(display="none"))
+            kind.observe(lambda _: self._fill(), "value")
+            self._opened = (kind, code, panel)
+            self.children = (self.button, panel)
+        return self._opened
 
     def refresh(self) -> None:
         """Show the toggle once there is a request to write code for."""

@@ -1,0 +1,144 @@
+"""The ledger off the event loop: the async client's writes run on worker threads (the create's
+row still before the create is sent), and task states are batched, latest state per task."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from _mock import MP4, Script, async_client, completed, created, task_body
+
+from omni_widgets import Ledger, Task, TaskFailedError, TextToVideo
+from omni_widgets.core.ledger_batch import TaskWrites
+
+ID = "task-unified-1-abc"
+WRITES = ("record_submitting", "record_created", "record_tasks", "record_saved")
+
+
+def spy_threads(ledger: Ledger) -> list[tuple[str, int]]:
+    """Wrap the ledger's write methods to record (method, thread id) of every call."""
+    calls: list[tuple[str, int]] = []
+    for name in WRITES:
+        original = getattr(ledger, name)
+
+        def spy(*args: Any, _name: str = name, _original: Any = original, **kwargs: Any) -> Any:
+            calls.append((_name, threading.get_ident()))
+            return _original(*args, **kwargs)
+
+        setattr(ledger, name, spy)
+    return calls
+
+
+def test_the_async_client_writes_the_ledger_on_worker_threads(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "tasks.sqlite3")
+    before_send: list[str] = []
+
+    def create(request: httpx.Request) -> httpx.Response:
+        before_send.extend(r.status for r in ledger.records())  # on record before it is sent
+        return created()
+
+    script = Script(
+        posts=[create],
+        gets=[httpx.Response(200, json=task_body(ID, "processing", 40)), completed()],
+        downloads=[httpx.Response(200, content=MP4)],
+    )
+    calls = spy_threads(ledger)
+
+    async def main() -> tuple[int, Path]:
+        c = async_client(script, ledger=ledger)
+        result = await c.generate(TextToVideo("a kite"), dest=tmp_path)
+        return threading.get_ident(), result.path
+
+    loop_thread, path = asyncio.run(main())
+    assert before_send == ["submitting"]
+    assert {name for name, _ in calls} == set(WRITES)
+    assert all(thread != loop_thread for _, thread in calls), calls
+    [record] = ledger.records()
+    assert (record.task_id, record.status, record.path) == (ID, "saved", path)
+
+
+def test_a_call_returns_once_its_task_states_are_written(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "tasks.sqlite3")
+    refusal = {"code": "content_policy_violation", "message": "no"}
+    failed = task_body(ID, "failed", 10, error=refusal)
+    script = Script(
+        gets=[
+            httpx.Response(200, json=task_body(ID, "processing", 5)),
+            httpx.Response(200, json=failed),
+        ]
+    )
+
+    async def main() -> list[str]:
+        c = async_client(script, ledger=ledger)
+        seen = [r.status for r in ledger.records()]
+        assert (await c.get(ID)).status == "processing"
+        seen += [r.status for r in ledger.records()]
+        with pytest.raises(TaskFailedError):
+            await c.wait(ID)
+        return [*seen, *(r.status for r in ledger.records())]
+
+    assert asyncio.run(main()) == ["processing", "failed"]
+
+
+def test_states_gathered_during_a_write_go_in_one_batch_latest_state_each() -> None:
+    batches: list[list[tuple[str, int]]] = []
+    threads: list[int] = []
+    first_started, release = threading.Event(), threading.Event()
+
+    def commit(tasks: list[Task]) -> None:
+        threads.append(threading.get_ident())
+        if not batches:
+            first_started.set()
+            release.wait(10)
+        batches.append([(t.id, t.progress) for t in tasks])
+
+    async def main() -> int:
+        writes = TaskWrites(commit)
+        writes.put(Task(id="a", status="processing", progress=1))
+        await asyncio.to_thread(first_started.wait, 10)  # the first batch is being written
+        writes.put(Task(id="b", status="processing", progress=1))
+        writes.put(Task(id="c", status="processing", progress=7))
+        writes.put(Task(id="b", status="processing", progress=2))
+        assert writes.pending == 2
+        release.set()
+        await writes.settled()
+        assert writes.pending == 0
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(main())
+    assert batches == [[("a", 1)], [("b", 2), ("c", 7)]]
+    assert loop_thread not in threads
+
+
+def test_settled_waits_for_the_states_queued_so_far() -> None:
+    written: list[str] = []
+
+    async def main() -> list[str]:
+        writes = TaskWrites(lambda tasks: written.extend(t.id for t in tasks))
+        await writes.settled()  # nothing queued: returns at once
+        for name in ("x", "y", "z"):
+            writes.put(Task(id=name, status="pending"))
+        await writes.settled()
+        return list(written)
+
+    assert asyncio.run(main()) == ["x", "y", "z"]
+
+
+def test_states_an_ended_loop_left_unwritten_are_written_by_the_next() -> None:
+    written: list[str] = []
+    writes = TaskWrites(lambda tasks: written.extend(t.id for t in tasks))
+
+    async def leave_one() -> None:
+        writes.put(Task(id="left", status="processing"))  # the loop ends before its writer runs
+
+    async def next_loop() -> None:
+        writes.put(Task(id="new", status="processing"))
+        await writes.settled()
+
+    asyncio.run(leave_one())  # its writer, if it started, is cancelled as the loop ends
+    asyncio.run(next_loop())
+    assert written == ["left", "new"]
