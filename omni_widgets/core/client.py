@@ -17,6 +17,7 @@ import httpx
 from .._version import __version__
 from .batch_run import DEFAULT_CONCURRENCY, RowOutcome, prepare, run_async, run_sync
 from .download import FEED_LIMIT, SinkFeeder, VideoSink
+from .endpoint import Endpoint
 from .errors import (
     APIError,
     DownloadError,
@@ -94,6 +95,7 @@ class _BaseClient:
         self._policy = RetryPolicy(max_retries)
         self._clock: Callable[[], float] = time.monotonic
         self._history: dict[str, Task] = {}
+        self._endpoint: Endpoint | None = None
 
     @property
     def base_url(self) -> str:
@@ -131,13 +133,16 @@ class _BaseClient:
         return self._ledger.records(status=status, unfinished=unfinished, since=since, limit=limit)
 
     def _build(self, method: str, path: str, **kwargs: Any) -> httpx.Request:
-        key = self._settings.require_key()
-        headers = {
-            "Authorization": f"Bearer {key.reveal()}",
-            "Accept": "application/json",
-            "User-Agent": f"omni-widgets/{__version__}",
-        }
-        return httpx.Request(method, self.base_url + path, headers=headers, **kwargs)
+        endpoint = self._endpoint
+        if endpoint is None:  # made at the first request: a client without a key sends nothing
+            key = self._settings.require_key()
+            headers = {
+                "Authorization": f"Bearer {key.reveal()}",
+                "Accept": "application/json",
+                "User-Agent": f"omni-widgets/{__version__}",
+            }
+            endpoint = self._endpoint = Endpoint(self.base_url, headers)
+        return endpoint.request(method, path, **kwargs)
 
     def _context(self) -> Context:
         return Context(
