@@ -6,7 +6,7 @@ import json
 
 import httpx
 import pytest
-from _mock import BASE, KEY, Script, client, task_body
+from _mock import BASE, KEY, Script, client, completed, task_body
 
 from omni_widgets import MissingAPIKeyError, OmniClient
 from omni_widgets.core.endpoint import Endpoint
@@ -20,7 +20,7 @@ def as_httpx_builds(method: str, url: str, **body: object) -> httpx.Request:
 
 
 def test_a_query_is_the_request_httpx_would_build() -> None:
-    ours = Endpoint(BASE, HEADERS).request("GET", PATH)
+    ours = Endpoint(BASE, HEADERS, 30.0).request("GET", PATH)
     theirs = as_httpx_builds("GET", BASE + PATH)
     assert (ours.method, ours.url) == (theirs.method, theirs.url)
     assert ours.headers.raw == theirs.headers.raw  # the same names, values and order
@@ -29,10 +29,17 @@ def test_a_query_is_the_request_httpx_would_build() -> None:
 
 def test_a_create_is_the_request_httpx_would_build() -> None:
     body = {"model": "m", "prompt": "a cat"}
-    ours = Endpoint(BASE, HEADERS).request("POST", "/v1/videos/generations", json=body)
+    ours = Endpoint(BASE, HEADERS, 30.0).request("POST", "/v1/videos/generations", json=body)
     theirs = as_httpx_builds("POST", BASE + "/v1/videos/generations", json=body)
     assert ours.headers.raw == theirs.headers.raw
     assert json.loads(ours.content) == body and ours.content == theirs.content
+
+
+def test_a_post_without_a_body_still_says_its_length() -> None:
+    ours = Endpoint(BASE, HEADERS, 30.0).request("POST", PATH)
+    theirs = as_httpx_builds("POST", BASE + PATH)
+    assert sorted(ours.headers.raw) == sorted(theirs.headers.raw)
+    assert ours.headers["content-length"] == "0"
 
 
 @pytest.mark.parametrize(
@@ -40,14 +47,14 @@ def test_a_create_is_the_request_httpx_would_build() -> None:
 )
 def test_ports_prefixes_and_escaped_paths_keep_their_form(base: str) -> None:
     path = "/v1/tasks/a%2F..%2Fb"
-    ours = Endpoint(base, HEADERS).request("GET", path)
+    ours = Endpoint(base, HEADERS, 30.0).request("GET", path)
     theirs = as_httpx_builds("GET", base + path)
     assert ours.url == theirs.url and ours.url.raw_path == theirs.url.raw_path
     assert ours.headers["host"] == theirs.headers["host"]
 
 
 def test_each_request_has_its_own_url_and_headers() -> None:
-    endpoint = Endpoint(BASE, HEADERS)
+    endpoint = Endpoint(BASE, HEADERS, 30.0)
     first, second = endpoint.request("GET", PATH), endpoint.request("GET", PATH)
     assert first.url == second.url
     assert endpoint.request("GET", PATH + "x").url == BASE + PATH + "x"
@@ -57,7 +64,20 @@ def test_each_request_has_its_own_url_and_headers() -> None:
 
 
 def test_the_key_stays_out_of_the_endpoint_repr() -> None:
-    assert KEY not in repr(Endpoint(BASE, HEADERS)) and BASE in repr(Endpoint(BASE, HEADERS))
+    text = repr(Endpoint(BASE, HEADERS, 30.0))
+    assert KEY not in text and BASE in text
+
+
+def test_requests_carry_the_timeout_their_client_would_attach() -> None:
+    seen: list[object] = []
+    script = Script(gets=[lambda r: seen.append(r.extensions["timeout"]) or completed()])
+    with client(script, ledger=False, timeout=7.5) as omni:
+        omni.get("task-unified-1-abc")
+    with httpx.Client(timeout=7.5, transport=httpx.MockTransport(script)) as bare:
+        bare.get(BASE + PATH)
+    assert seen[0] == seen[1] == httpx.Timeout(7.5).as_dict()
+    built = Endpoint(BASE, HEADERS, 7.5).request("GET", PATH)
+    assert built.extensions["timeout"] == seen[0]  # set when built, not by httpx per send
 
 
 def test_the_client_sends_its_requests_through_its_transport() -> None:

@@ -141,7 +141,7 @@ class _BaseClient:
                 "Accept": "application/json",
                 "User-Agent": f"omni-widgets/{__version__}",
             }
-            endpoint = self._endpoint = Endpoint(self.base_url, headers)
+            endpoint = self._endpoint = Endpoint(self.base_url, headers, self.timeout)
         return endpoint.request(method, path, **kwargs)
 
     def _context(self) -> Context:
