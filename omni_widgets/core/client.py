@@ -183,8 +183,10 @@ class _BaseClient:
 
     def _record_task(self, task: Task) -> None:
         """Write a task's state when its status, URL or error changed since the last write."""
+        if self._ledger is None:
+            return
         seen = (task.status, task.video_url, task.error)
-        if self._ledger is None or self._ledger_seen.get(task.id) == seen:
+        if self._ledger_seen.get(task.id) == seen:
             return
         self._ledger_seen[task.id] = seen
         self._record(
@@ -682,7 +684,7 @@ class AsyncOmniClient(_BaseClient):
             return stop.value  # type: ignore[no-any-return]
 
     async def _send(self, action: Send) -> httpx.Response:
-        http = await self._client()
+        http = self._http or await self._client()
         async with self.scheduler.slot():
             response = await self._send_now(http, action)
         if response.status_code == 429:

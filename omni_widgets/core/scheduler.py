@@ -160,7 +160,7 @@ class Scheduler:
         loop = self._bind()
         at_once = seconds <= 0 and self._spent < TURN_BUDGET
         if at_once and self._queue.quiet(loop.time() + CLOCK_SLACK_S):
-            self._served()  # what queueing would do, without the round trip
+            self._served(loop)  # what queueing would do, without the round trip
             return
         future: asyncio.Future[None] = loop.create_future()
         self._queue.sleep(loop.time(), seconds, future)
@@ -175,7 +175,7 @@ class Scheduler:
         """Take one of the request slots (give it back with :meth:`release`)."""
         loop = self._bind()
         if self._spent < TURN_BUDGET and self._queue.take_slot(loop.time() + CLOCK_SLACK_S):
-            self._served()
+            self._served(loop)
             return
         future: asyncio.Future[None] = loop.create_future()
         self._queue.want_slot(future)
@@ -200,14 +200,17 @@ class Scheduler:
         self._queue.pause(loop.time(), RATE_LIMIT_PAUSE_S if seconds is None else seconds)
         self._kick()
 
-    def _served(self) -> None:
+    def _served(self, loop: asyncio.AbstractEventLoop) -> None:
         """Count one waiter served at once against the turn's budget.
 
-        The count is renewed by a callback in a later turn, scheduled only once the queue holds
-        someone back (:meth:`_kick`): an extra loop turn per lone request would cost more than
-        the request's own handling, and a count carried over can only make a turn serve fewer.
+        The count is renewed by a callback in a later turn, asked for once half the budget is
+        used rather than for every waiter: lone requests then cost no extra callback each, and
+        never find the budget spent. A count carried over can only make a turn serve fewer.
         """
         self._spent += 1
+        if self._spent >= TURN_BUDGET // 2 and not self._resetting:
+            self._resetting = True
+            loop.call_soon(self._new_turn)
 
     def _bind(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
