@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -15,8 +16,8 @@ HEADERS = {"Authorization": f"Bearer {KEY}", "Accept": "application/json", "User
 PATH = "/v1/tasks/task-unified-1-abc"
 
 
-def as_httpx_builds(method: str, url: str, **body: object) -> httpx.Request:
-    return httpx.Request(method, url, headers=HEADERS, **body)  # type: ignore[arg-type]
+def as_httpx_builds(method: str, url: str, **body: Any) -> httpx.Request:
+    return httpx.Request(method, url, headers=HEADERS, **body)
 
 
 def test_a_query_is_the_request_httpx_would_build() -> None:
@@ -70,7 +71,12 @@ def test_the_key_stays_out_of_the_endpoint_repr() -> None:
 
 def test_requests_carry_the_timeout_their_client_would_attach() -> None:
     seen: list[object] = []
-    script = Script(gets=[lambda r: seen.append(r.extensions["timeout"]) or completed()])
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.extensions["timeout"])
+        return completed()
+
+    script = Script(gets=[answer])
     with client(script, ledger=False, timeout=7.5) as omni:
         omni.get("task-unified-1-abc")
     with httpx.Client(timeout=7.5, transport=httpx.MockTransport(script)) as bare:
