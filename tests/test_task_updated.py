@@ -3,6 +3,9 @@ when there is nothing to keep."""
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 from omni_widgets import TextToVideo
 from omni_widgets.core.task import Task, TaskError
 
@@ -55,3 +58,25 @@ def test_a_view_that_already_holds_everything_is_returned_as_it_is() -> None:
     assert known.updated(newer) is newer
     assert newer.updated(newer) is newer
     assert created().updated(newer) is newer
+
+
+def test_every_field_of_the_newer_view_carries_over() -> None:
+    # A field added to Task must reach the merged view: each gets a value of its own here.
+    values: dict[str, Any] = {}
+    for number, item in enumerate(dataclasses.fields(Task)):
+        values[item.name] = TID if item.name == "id" else _Marker(number)
+    newer = Task(**values)
+    merged = Task(id=TID).updated(newer)
+    assert merged is newer  # nothing to keep from a view that knew less
+    older = Task(id=TID, request=REQUEST)
+    merged = older.updated(dataclasses.replace(newer, request=None))
+    for item in dataclasses.fields(Task):
+        expected = REQUEST if item.name == "request" else values[item.name]
+        assert getattr(merged, item.name) is expected, item.name
+
+
+class _Marker:
+    """A value no field has by default, and that is true (kept over an older view's)."""
+
+    def __init__(self, number: int) -> None:
+        self.number = number

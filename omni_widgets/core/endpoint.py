@@ -42,10 +42,16 @@ class Endpoint:
         """``method`` on ``base_url + path``; ``body`` takes httpx's ``json=``/``content=``."""
         url, headers, extensions = self._url(path), self._headers, self._extensions
         if body or method in _SIZED:
-            return httpx.Request(method, url, headers=headers, extensions=extensions, **body)
-        empty = httpx.ByteStream(b"")
-        request = httpx.Request(method, url, headers=headers, extensions=extensions, stream=empty)
-        request.read()
+            request = httpx.Request(method, url, headers=headers, extensions=extensions, **body)
+        else:
+            empty = httpx.ByteStream(b"")
+            request = httpx.Request(
+                method, url, headers=headers, extensions=extensions, stream=empty
+            )
+            request.read()
+        # httpx took the headers only as ASCII: said here, it need not work that out again at
+        # every lookup (the key's redaction in each answer makes one).
+        request.headers.encoding = "ascii"
         return request
 
     def _parse(self, path: str) -> httpx.URL:
