@@ -17,6 +17,7 @@ import httpx
 from .._version import __version__
 from .batch_run import DEFAULT_CONCURRENCY, RowOutcome, prepare, run_async, run_sync
 from .download import FEED_LIMIT, SinkFeeder, VideoSink
+from .endpoint import Endpoint
 from .errors import (
     APIError,
     DownloadError,
@@ -96,6 +97,7 @@ class _BaseClient:
         self._policy = RetryPolicy(max_retries)
         self._clock: Callable[[], float] = time.monotonic
         self._history: dict[str, Task] = {}
+        self._endpoint: Endpoint | None = None
 
     @property
     def base_url(self) -> str:
@@ -133,13 +135,16 @@ class _BaseClient:
         return self._ledger.records(status=status, unfinished=unfinished, since=since, limit=limit)
 
     def _build(self, method: str, path: str, **kwargs: Any) -> httpx.Request:
-        key = self._settings.require_key()
-        headers = {
-            "Authorization": f"Bearer {key.reveal()}",
-            "Accept": "application/json",
-            "User-Agent": f"omni-widgets/{__version__}",
-        }
-        return httpx.Request(method, self.base_url + path, headers=headers, **kwargs)
+        endpoint = self._endpoint
+        if endpoint is None:  # made at the first request: a client without a key sends nothing
+            key = self._settings.require_key()
+            headers = {
+                "Authorization": f"Bearer {key.reveal()}",
+                "Accept": "application/json",
+                "User-Agent": f"omni-widgets/{__version__}",
+            }
+            endpoint = self._endpoint = Endpoint(self.base_url, headers, self.timeout)
+        return endpoint.request(method, path, **kwargs)
 
     def _context(self) -> Context:
         return Context(
@@ -186,8 +191,10 @@ class _BaseClient:
 
     def _record_task(self, task: Task) -> None:
         """Write a task's state when its status, URL or error changed since the last write."""
+        if self._ledger is None:
+            return
         seen = (task.status, task.video_url, task.error)
-        if self._ledger is None or self._ledger_seen.get(task.id) == seen:
+        if self._ledger_seen.get(task.id) == seen:
             return
         self._ledger_seen[task.id] = seen
         self._record(
@@ -712,7 +719,7 @@ class AsyncOmniClient(_BaseClient):
         )
 
     async def _send(self, action: Send) -> httpx.Response:
-        http = await self._client()
+        http = self._http or await self._client()
         async with self.scheduler.slot():
             response = await self._send_now(http, action)
         if response.status_code == 429:

@@ -25,7 +25,7 @@ from .errors import (
     ValidationError,
     short_repr,
 )
-from .ids import KNOWN_TASK_IDS
+from .ids import KNOWN_TASK_IDS, url_segment
 
 if TYPE_CHECKING:
     from .requests import Request
@@ -128,8 +128,6 @@ class Gateway:
 
     def path_of(self, task_id: str) -> str:
         """The query path of a (checked) task id."""
-        from .ids import url_segment
-
         return self.query_path.format(task_id=url_segment(task_id))
 
     def error_rule(self, status: int) -> ErrorRule:

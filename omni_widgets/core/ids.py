@@ -8,6 +8,7 @@ output folder. Each gateway has its own id shape; ``EVOLINK_TASK_ID`` is EvoLink
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import urllib.parse
@@ -55,6 +56,7 @@ def find_task_id(text: str | bytes, pattern: re.Pattern[str] = TASK_ID) -> str |
     return None
 
 
+@functools.lru_cache(maxsize=4096)  # a watched task's id is escaped at every poll
 def url_segment(task_id: str) -> str:
     """The id escaped as one URL path segment (a checked id is unchanged)."""
     return urllib.parse.quote(task_id, safe="")

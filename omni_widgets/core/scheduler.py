@@ -18,8 +18,8 @@ import asyncio
 import heapq
 import itertools
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -79,6 +79,17 @@ class Queue(Generic[W]):
     def pause(self, now: float, seconds: float) -> None:
         """Grant no slot for ``seconds`` (a 429: the service wants everyone to slow down)."""
         self.paused_until = max(self.paused_until, now + seconds)
+
+    def quiet(self, now: float) -> bool:
+        """Nobody waits for a slot and no sleeper is due: a newcomer would be served alone."""
+        return not self._ready and not (self._timers and self._timers[0][0] <= now)
+
+    def take_slot(self, now: float) -> bool:
+        """Take a free slot at once if :meth:`step` would grant it first (quiet, not paused)."""
+        if self.in_flight < self.limit and now >= self.paused_until and self.quiet(now):
+            self.in_flight += 1
+            return True
+        return False
 
     @property
     def sleeping(self) -> int:
@@ -147,15 +158,25 @@ class Scheduler:
     async def sleep(self, seconds: float) -> None:
         """Wait ``seconds`` on the client's single timer queue."""
         loop = self._bind()
+        at_once = seconds <= 0 and self._spent < TURN_BUDGET
+        if at_once and self._queue.quiet(loop.time() + CLOCK_SLACK_S):
+            self._served(loop)  # what queueing would do, without the round trip
+            return
         future: asyncio.Future[None] = loop.create_future()
         self._queue.sleep(loop.time(), seconds, future)
         self._kick()
         await future
 
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    def slot(self) -> AbstractAsyncContextManager[None]:
         """Hold one of the request slots for the duration of a request."""
+        return _Slot(self)
+
+    async def acquire(self) -> None:
+        """Take one of the request slots (give it back with :meth:`release`)."""
         loop = self._bind()
+        if self._spent < TURN_BUDGET and self._queue.take_slot(loop.time() + CLOCK_SLACK_S):
+            self._served(loop)
+            return
         future: asyncio.Future[None] = loop.create_future()
         self._queue.want_slot(future)
         self._kick()
@@ -163,12 +184,15 @@ class Scheduler:
             await future
         except asyncio.CancelledError:
             if future.done() and not future.cancelled():
-                self._release()  # granted just as it was cancelled
+                self.release()  # granted just as it was cancelled
             raise
-        try:
-            yield
-        finally:
-            self._release()
+
+    def release(self) -> None:
+        """Give back a slot taken with :meth:`acquire`."""
+        self._queue.release()
+        loop = self._loop
+        if loop is not None and not self._queue.quiet(loop.time() + CLOCK_SLACK_S):
+            self._kick()  # someone waits for the slot, or a sleeper is due
 
     def rate_limited(self, seconds: float | None) -> None:
         """A 429 came back: hold every request of this client for ``seconds`` (or a second)."""
@@ -176,9 +200,17 @@ class Scheduler:
         self._queue.pause(loop.time(), RATE_LIMIT_PAUSE_S if seconds is None else seconds)
         self._kick()
 
-    def _release(self) -> None:
-        self._queue.release()
-        self._kick()
+    def _served(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Count one waiter served at once against the turn's budget.
+
+        The count is renewed by a callback in a later turn, asked for once half the budget is
+        used rather than for every waiter: lone requests then cost no extra callback each, and
+        never find the budget spent. A count carried over can only make a turn serve fewer.
+        """
+        self._spent += 1
+        if self._spent >= TURN_BUDGET // 2 and not self._resetting:
+            self._resetting = True
+            loop.call_soon(self._new_turn)
 
     def _bind(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
@@ -211,11 +243,29 @@ class Scheduler:
 
     def _new_turn(self) -> None:
         self._spent, self._resetting = 0, False
-        self._kick()
+        loop = self._loop
+        if loop is not None and not self._queue.quiet(loop.time() + CLOCK_SLACK_S):
+            self._kick()  # work was left for this turn
 
     def _fire(self) -> None:
         self._timer = self._timer_at = None
         self._kick()
+
+
+class _Slot:
+    """``async with scheduler.slot():`` holds a request slot (a class: cheaper per request than
+    a generator-based context manager)."""
+
+    __slots__ = ("_scheduler",)
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self._scheduler = scheduler
+
+    async def __aenter__(self) -> None:
+        await self._scheduler.acquire()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._scheduler.release()
 
 
 def _pending(future: asyncio.Future[None]) -> bool:
