@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -501,6 +502,36 @@ def test_resume_pending_skips_urls_past_24_hours(sb: Sandbox, ledger: Ledger) ->
     assert (outcome.task_id, outcome.state) == (old.id, "expired")
     assert sb.requests == []  # not even asked
     assert ledger.records()[0].status == "expired"
+
+
+def test_the_services_own_url_expiry_wins_over_24_hours(sb: Sandbox, ledger: Ledger) -> None:
+    # ToAPIs says when its URL dies; an hour-old completion whose URL already died is expired.
+    done = time.time() - 3600
+    task = Task(id="task-unified-1-dead", status="completed", completed_at=done)
+    ledger.record_task(sb.base_url, replace(task, expires_at=done + 60))
+    assert ledger.records()[0].url_expires_at == pytest.approx(done + 60)
+    [outcome] = sandbox_client(sb, ledger).resume_pending()
+    assert (outcome.task_id, outcome.state) == (task.id, "expired")
+    assert sb.requests == []  # not even asked
+    ledger.record_task(sb.base_url, Task(id="task-unified-2-live", completed_at=done))
+    assert ledger.records()[0].url_expires_at == pytest.approx(done + 24 * 3600)
+
+
+def test_a_version_3_ledger_gains_the_expiry_column(tmp_path: Path) -> None:
+    path = tmp_path / "v3.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        db.execute("INSERT INTO schema_version VALUES (0)")
+        for migrate in ledger_module.MIGRATIONS[:3]:
+            migrate(db)
+        db.execute("UPDATE schema_version SET version = 3")
+    db.close()
+    old = Ledger(path)
+    old.record_task(BASE, Task(id=ID, status="completed", completed_at=1000.0))
+    [record] = old.records()
+    assert record.service_url_expiry is None and record.url_expires_at == 1000.0 + 24 * 3600
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT version FROM schema_version").fetchall() == [(4,)]
 
 
 def test_resume_pending_marks_a_task_the_sandbox_no_longer_knows(

@@ -46,7 +46,7 @@ _FINAL_RANK = 5
 _COLUMNS = (
     "row_id, gateway, base_url, task_id, model, request, status, progress, video_url, "
     "completed_at, error, path, size, sha256, host, pid, kernel, created_at, updated_at, "
-    "grid_id, grid_row"
+    "grid_id, grid_row, url_expires_at"
 )
 
 
@@ -97,8 +97,18 @@ def _v2_to_v3(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX tasks_by_grid ON tasks (grid_id, grid_row)")
 
 
+def _v3_to_v4(db: sqlite3.Connection) -> None:
+    """When the service says the video URL stops answering (ToAPIs' ``expires_at``)."""
+    db.execute("ALTER TABLE tasks ADD COLUMN url_expires_at REAL")
+
+
 #: ``MIGRATIONS[n]`` upgrades a ledger from schema version n to n + 1, inside one transaction.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v0_to_v1, _v1_to_v2, _v2_to_v3]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _v0_to_v1,
+    _v1_to_v2,
+    _v2_to_v3,
+    _v3_to_v4,
+]
 
 
 def schema_version() -> int:
@@ -138,6 +148,8 @@ class LedgerRecord:
     #: The grid (``generate_many``) and the row of it this task was made for, if any.
     grid_id: str | None = None
     grid_row: int | None = None
+    #: The service's own word on when the video URL expires, when it gives one (ToAPIs).
+    service_url_expiry: float | None = None
 
     @property
     def unfinished(self) -> bool:
@@ -152,7 +164,10 @@ class LedgerRecord:
 
     @property
     def url_expires_at(self) -> float | None:
-        """When the video URL stops answering (24 h after completion), if it completed."""
+        """When the video URL stops answering: the service's ``expires_at`` where it gives one,
+        else 24 h after completion; None before completion."""
+        if self.service_url_expiry is not None:
+            return self.service_url_expiry
         return None if self.completed_at is None else self.completed_at + URL_LIFETIME_S
 
     def __repr__(self) -> str:
@@ -539,9 +554,9 @@ def _update_task(db: sqlite3.Connection, row_id: int, task: Task, error: str | N
         error = f"{code}{task.error.message}".strip() or None
     db.execute(
         "UPDATE tasks SET model = COALESCE(?, model), progress = ?,"
-        " video_url = COALESCE(?, video_url), completed_at = COALESCE(completed_at, ?)"
-        " WHERE row_id = ?",
-        (task.model, task.progress, task.video_url, task.completed_at, row_id),
+        " video_url = COALESCE(?, video_url), completed_at = COALESCE(completed_at, ?),"
+        " url_expires_at = COALESCE(?, url_expires_at) WHERE row_id = ?",
+        (task.model, task.progress, task.video_url, task.completed_at, task.expires_at, row_id),
     )
     _set_status(db, row_id, task.status, error)
 
@@ -582,6 +597,7 @@ def _record(row: Sequence[Any]) -> LedgerRecord:
         updated_at=row[18],
         grid_id=row[19],
         grid_row=row[20],
+        service_url_expiry=row[21],
     )
 
 
