@@ -32,6 +32,7 @@ from _render_cache import RenderCache, lasting_directory, session_directory
 from _skip_gate import SkipGate
 from playwright.sync_api import Browser, sync_playwright
 
+from omni_widgets import set_budget
 from omni_widgets.sandbox import _files as sandbox_files
 from omni_widgets.sandbox import stop_shared
 from omni_widgets.sandbox._shared import HOME_ENV
@@ -119,6 +120,14 @@ def _isolated_ledger(
     path = tmp_path_factory.mktemp("ledger") / "omni-tasks.sqlite3"
     monkeypatch.setenv("OMNI_LEDGER", str(path))
     return path
+
+
+@pytest.fixture(autouse=True)
+def _no_session_budget() -> Iterator[None]:
+    """A session budget a test sets (``set_budget``) ends with it: tests share their process, in
+    an order that differs from run to run under xdist."""
+    yield
+    set_budget(None)
 
 
 @pytest.fixture(scope="session", autouse=True)
