@@ -23,7 +23,9 @@ import shutil
 import sys
 from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
+import _groups
 import _tiers
 import pytest
 from _kernel import Kernel
@@ -81,13 +83,12 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return None
 
 
-@pytest.hookimpl(tryfirst=True)  # before -m deselects and before xdist reads the groups
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that starts a kernel takes seconds: it is ``slow`` too, out of the quick loop.
 
-    Browser tests run in two ``xdist_group``s, the course notebooks and the rest, so that under
-    ``pytest -n N --dist loadgroup`` (``./dev test``) each group shares one worker's Lab servers
-    while the two groups run side by side.
+    Browser tests must live in modules that ``_groups.py`` puts in a group, so that under
+    ``pytest -n N --dist loadgroup`` (``./dev test``) each group shares one worker's Lab servers.
     """
     for item in items:
         if item.path.name in SLOW_ONLY_MODULES and not item.get_closest_marker("slow"):
@@ -97,9 +98,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             )
         if item.get_closest_marker("kernel"):
             item.add_marker(pytest.mark.slow)
-        if item.get_closest_marker("browser"):
-            course = item.path.name == "test_browser_course.py"
-            item.add_marker(pytest.mark.xdist_group("lab-course" if course else "lab"))
+        if item.get_closest_marker("browser") and _groups.group_of(item.nodeid) is None:
+            raise pytest.UsageError(
+                f"{item.nodeid} is a browser test outside the modules of _groups.py:"
+                " put it in a tests/test_browser_*.py module"
+            )
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` keeps each group of ``_groups.py`` on one worker."""
+    if config.getvalue("dist") == "loadgroup":
+        return _groups.GroupScheduling(config, log)
+    return None
 
 
 @pytest.hookimpl(wrapper=True)
