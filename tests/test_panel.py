@@ -303,16 +303,19 @@ def test_generate_plays_the_saved_video_in_a_card(panel: Panel, tmp_path: Path) 
     assert [r.path for r in panel.results] == [job.path]
 
 
-def test_newest_card_first_and_tasks_run_side_by_side(panel: Panel, sandbox: Sandbox) -> None:
+def test_newest_card_first_and_tasks_run_side_by_side(
+    panel: Panel, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # At infinite speed the first task could finish before the second click (its clip may come
-    # from the render cache): at 20x it runs for about 3 s, past the 1.1 s below.
-    sandbox.speed = 20
+    # from the render cache): at 40x it runs for about 1.6 s, well past the 0.3 s below.
+    sandbox.speed = 40
+    monkeypatch.setattr("omni_widgets.notebook.panel.SUBMIT_HOLD_S", 0.2)
 
     async def two() -> list[Job]:
         panel.prompt.value = "first"
         panel.generate_button.click()
         first = panel.jobs[0]
-        await asyncio.sleep(1.1)  # past the double-click hold
+        await asyncio.sleep(0.3)  # past the double-click hold
         panel.prompt.value = "second"
         panel.generate_button.click()
         second = panel.jobs[0]
