@@ -19,32 +19,97 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import sys
 from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
+import _groups
+import _tiers
 import pytest
 from _kernel import Kernel
 from _lab import CHROMIUM_PATH, LabPage, LabServer, launch_chromium
+from _render_cache import RenderCache, lasting_directory, session_directory
 from _skip_gate import SkipGate
 from playwright.sync_api import Browser, sync_playwright
 
+from omni_widgets import set_budget
+from omni_widgets.sandbox import _files as sandbox_files
 from omni_widgets.sandbox import stop_shared
 from omni_widgets.sandbox._shared import HOME_ENV
 
 LabServerFactory = Callable[..., LabServer]
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+_RENDERS = pytest.StashKey[Path]()
+_MADE_RENDERS = pytest.StashKey[bool]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Only tests marked ``may_skip`` may skip; any other skip fails (see ``_skip_gate.py``)."""
+    """Only tests marked ``may_skip`` may skip; any other skip fails (see ``_skip_gate.py``).
+    Hypothesis tries fewer examples in the quick loop (see ``_tiers.py``)."""
     config.pluginmanager.register(SkipGate(), "omni-skip-gate")
+    # jsonschema imports rfc3987_syntax (installed with Jupyter) only to check the "iri" format,
+    # and that import builds 38 grammars: 4 s in every test process. No test checks formats (none
+    # passes a format checker), so test modules, imported after this, go without it.
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    _tiers.load_profile(_markexpr(config), config.getoption("hypothesis_profile"))
+    cache = getattr(config, "cache", None)  # None under -p no:cacheprovider
+    if _tiers.deselects_slow(_markexpr(config)) and cache is not None:
+        config.stash[_RENDERS] = lasting_directory(cache.mkdir("omni-renders"))
+    else:
+        config.stash[_RENDERS], config.stash[_MADE_RENDERS] = session_directory()
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the full run's render cache (see ``_render_cache.py``) once its run is over."""
+    if config.stash.get(_MADE_RENDERS, False):
+        shutil.rmtree(config.stash[_RENDERS], ignore_errors=True)
+
+
+#: Modules whose every test is slow and whose collection alone costs seconds (schemathesis
+#: generates its cases while collecting): a run that deselects slow tests does not import them.
+SLOW_ONLY_MODULES = frozenset({"test_sandbox_fuzz.py"})
+
+
+def _markexpr(config: pytest.Config) -> str:
+    return str(config.getoption("markexpr") or "")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Skip importing ``SLOW_ONLY_MODULES`` when slow tests are deselected anyway."""
+    if collection_path.name in SLOW_ONLY_MODULES and _tiers.deselects_slow(_markexpr(config)):
+        return True
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that starts a kernel takes seconds: it is ``slow`` too, out of the quick loop."""
+    """A test that starts a kernel takes seconds: it is ``slow`` too, out of the quick loop.
+
+    Browser tests must live in modules that ``_groups.py`` puts in a group, so that under
+    ``pytest -n N --dist loadgroup`` (``./dev test``) each group shares one worker's Lab servers.
+    """
     for item in items:
+        if item.path.name in SLOW_ONLY_MODULES and not item.get_closest_marker("slow"):
+            raise pytest.UsageError(
+                f"{item.nodeid} is not marked slow, but the quick loop never collects"
+                f" {item.path.name} (SLOW_ONLY_MODULES in conftest.py): mark it slow or move it"
+            )
         if item.get_closest_marker("kernel"):
             item.add_marker(pytest.mark.slow)
+        if item.get_closest_marker("browser") and _groups.group_of(item.nodeid) is None:
+            raise pytest.UsageError(
+                f"{item.nodeid} is a browser test outside the modules of _groups.py:"
+                " put it in a tests/test_browser_*.py module"
+            )
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` keeps each group of ``_groups.py`` on one worker."""
+    if config.getvalue("dist") == "loadgroup":
+        return _groups.GroupScheduling(config, log)
+    return None
 
 
 @pytest.hookimpl(wrapper=True)
@@ -65,6 +130,23 @@ def _isolated_ledger(
     path = tmp_path_factory.mktemp("ledger") / "omni-tasks.sqlite3"
     monkeypatch.setenv("OMNI_LEDGER", str(path))
     return path
+
+
+@pytest.fixture(autouse=True)
+def _no_session_budget() -> Iterator[None]:
+    """A session budget a test sets (``set_budget``) ends with it: tests share their process, in
+    an order that differs from run to run under xdist."""
+    yield
+    set_budget(None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def render_cache(pytestconfig: pytest.Config) -> Iterator[RenderCache]:
+    """In-process sandboxes render each distinct clip once (see ``_render_cache.py``)."""
+    cache = RenderCache(pytestconfig.stash[_RENDERS])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sandbox_files, "render_mp4", cache.render)
+        yield cache
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pytest
 from _mock import png
+from _tiers import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -386,7 +387,7 @@ values = st.recursive(
     scalars, lambda inner: st.lists(inner, max_size=8) | st.tuples(inner), max_leaves=12
 )
 PROPERTY = settings(
-    max_examples=300,
+    max_examples=examples(300),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

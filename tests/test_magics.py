@@ -92,6 +92,7 @@ def ip(sb: Sandbox, fast_polls: None) -> Iterator[InteractiveShell]:
     shell.run_line_magic("load_ext", "omni_widgets")
     yield shell
     shell.run_line_magic("unload_ext", "omni_widgets")
+    shell.config.pop("OmniMagics", None)  # %config settings outlive the extension otherwise
     for name in [n for n in shell.user_ns if n.startswith("t_")]:
         del shell.user_ns[name]
 

@@ -303,12 +303,19 @@ def test_generate_plays_the_saved_video_in_a_card(panel: Panel, tmp_path: Path) 
     assert [r.path for r in panel.results] == [job.path]
 
 
-def test_newest_card_first_and_tasks_run_side_by_side(panel: Panel) -> None:
+def test_newest_card_first_and_tasks_run_side_by_side(
+    panel: Panel, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # At infinite speed the first task could finish before the second click (its clip may come
+    # from the render cache): at 40x it runs for about 1.6 s, well past the 0.3 s below.
+    sandbox.speed = 40
+    monkeypatch.setattr("omni_widgets.notebook.panel.SUBMIT_HOLD_S", 0.2)
+
     async def two() -> list[Job]:
         panel.prompt.value = "first"
         panel.generate_button.click()
         first = panel.jobs[0]
-        await asyncio.sleep(1.1)  # past the double-click hold
+        await asyncio.sleep(0.3)  # past the double-click hold
         panel.prompt.value = "second"
         panel.generate_button.click()
         second = panel.jobs[0]
@@ -316,7 +323,10 @@ def test_newest_card_first_and_tasks_run_side_by_side(panel: Panel) -> None:
         assert first.running and second.running  # both in flight at once
         return [await _finish(second), await _finish(first)]
 
-    second, first = asyncio.run(two())
+    try:
+        second, first = asyncio.run(two())
+    finally:
+        sandbox.speed = float("inf")
     assert [c.job for c in panel.cards.children] == [second, first]
     assert [card(panel, i).status_text for i in (0, 1)] == ["Completed", "Completed"]
 

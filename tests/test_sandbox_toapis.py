@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from _contract import gateway
+from _tiers import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_sandbox_support import INF, probe
@@ -342,7 +343,7 @@ def client(sandbox: Sandbox) -> Iterator[httpx.Client]:
         yield client
 
 
-@settings(max_examples=200, deadline=None, database=None)  # nothing written into the repo
+@settings(max_examples=examples(200), deadline=None, database=None)  # nothing written into the repo
 @given(request_body=BODIES)
 def test_the_sandbox_accepts_exactly_what_the_schema_accepts(
     client: httpx.Client, request_body: dict[str, Any]
