@@ -8,6 +8,10 @@ user would feel as a frozen notebook. Set-up (building the cards, starting the j
 counted. The baselines are the machine's own noise: the same probe on the idle loop before the
 run, and on an idle loop in another process during it.
 
+The sandbox stands in for a service that renders on someone else's machine, but here it renders
+1,000 clips on the same two cores; it runs at the lowest CPU priority (nice 19, every thread) so
+that its rendering takes the cores the notebook leaves idle, as a remote service's would.
+
 ``run(quick)`` returns rows {name, goal, measured, unit, met} for the benchmark runner.
 """
 
@@ -133,6 +137,13 @@ async def jobs_and_cards(base_url: str, key: str, count: int, out: Path) -> dict
     }
 
 
+def _lowest_priority(pid: int) -> None:
+    """Nice 19 for every thread of ``pid`` (Linux nice values are per thread; threads started
+    later inherit their creator's)."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        os.setpriority(os.PRIO_PROCESS, int(tid), 19)
+
+
 def run(quick: bool) -> list[Row]:
     """Every figure of this benchmark, as rows for the runner."""
     from omni_widgets.sandbox import start_shared
@@ -141,6 +152,7 @@ def run(quick: bool) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="omni-bench-") as tmp:
         os.environ["OMNI_LEDGER"] = str(Path(tmp) / "ledger.sqlite")
         sb = start_shared(Path(tmp) / "sandbox")
+        _lowest_priority(sb.pid)
         try:
             sb.speed = 20.0  # a 5 s clip (80 vendor seconds) in about 4 s
             result = asyncio.run(jobs_and_cards(sb.base_url, sb.api_key, count, Path(tmp) / "out"))

@@ -10,6 +10,7 @@ latest record with its date. With no record the row says so and counts as missed
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -22,13 +23,15 @@ RECORD = ROOT / "bench" / "suite-time.json"
 QUICK_GOAL_S = 60.0
 FULL_GOAL_S = 480.0
 QUICK_LOOP = ["-m", "not browser and not slow"]
+#: As ./dev test runs it (pytest-xdist workers, browser tests kept in their groups).
+WORKERS = ["-n", os.environ.get("OMNI_TEST_WORKERS", "4"), "--dist", "loadgroup"]
 
 
 def quick_loop() -> tuple[float, int]:
     """Wall seconds of the quick loop and pytest's exit code."""
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *QUICK_LOOP],
+        [sys.executable, "-m", "pytest", "-q", *WORKERS, *QUICK_LOOP],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
