@@ -3,10 +3,13 @@ use, so a thousand cards hold a third of the objects; the parts keep their order
 
 from __future__ import annotations
 
+import ipywidgets as widgets
+import pytest
 from _mock import KEY
 
 from omni_widgets.core.retry import RetryNotice
 from omni_widgets.core.task import Task
+from omni_widgets.notebook import card as card_module
 from omni_widgets.notebook.card import TaskCard
 from omni_widgets.notebook.connection import Connection
 from omni_widgets.notebook.jobs import Job
@@ -44,13 +47,17 @@ def test_a_notice_then_a_failure_add_their_parts_in_order() -> None:
     ]  # fmt: skip
 
 
-def test_parts_share_one_layout_and_style_across_cards() -> None:
+def test_parts_share_one_layout_and_style_across_cards(monkeypatch: pytest.MonkeyPatch) -> None:
     first, second = card_for(), card_for()
     assert first._meta.layout is second._status.layout
     assert first._meta.style is second._percent.style
-    first._meta.layout.close()  # closed (say by Widget.close_all): the next card makes new ones
+    # Shared parts closed (say by Widget.close_all): the next card makes new ones. A fresh pair
+    # stands in, so that the cards of other tests keep their open layout.
+    closed = widgets.Layout()
+    closed.close()
+    monkeypatch.setattr(card_module, "_PLAIN", (closed, first._meta.style))
     third = card_for()
-    assert third._meta.layout is not first._meta.layout and third._meta.layout.comm is not None
+    assert third._meta.layout is not closed and third._meta.layout.comm is not None
 
 
 def test_the_code_picker_is_made_when_the_toggle_opens() -> None:
