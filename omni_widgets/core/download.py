@@ -254,27 +254,39 @@ class SinkFeeder:
 
     @property
     def writing(self) -> bool:
-        """True while received chunks are still being written."""
-        return self._writing
+        """True while received chunks are still to be written."""
+        return self._writing or self._backlog > 0
 
     def put(self, chunk: bytes) -> None:
+        """Queue a chunk; writing starts once :data:`FEED_BATCH` bytes wait, so a stream of
+        small chunks costs the caller a pool job per megabyte, not one per chunk."""
         with self._lock:
             self._backlog += len(chunk)
             self._chunks.append(chunk)
-            if self._writing:
+            if self._writing or self._backlog < FEED_BATCH:
                 return
             self._writing = True
         _writers().submit(self._drain)
 
     def wait_below(self, limit: int) -> None:
         """Block until the backlog is under ``limit`` bytes (call it off the event loop)."""
+        self._flush()
         with self._drained:
             self._drained.wait_for(lambda: self._backlog < limit)
 
     def finish(self) -> None:
         """Block until every chunk put is written (call it off the event loop)."""
+        self._flush()
         with self._drained:
             self._drained.wait_for(lambda: not self._writing)
+
+    def _flush(self) -> None:
+        """Start writing what waits, however little."""
+        with self._lock:
+            start = not self._writing and bool(self._chunks)
+            self._writing = self._writing or start
+        if start:
+            _writers().submit(self._drain)
 
     def _drain(self) -> None:
         chunk: bytes | None = None
@@ -309,6 +321,8 @@ def _writers() -> ThreadPoolExecutor:
 
 
 FEED_LIMIT = 16 << 20
+#: Bytes that wait before a write job starts (the rest is written by ``finish``).
+FEED_BATCH = 1 << 20
 
 
 def sidecar_json(task: Task, video: Path, size: int, sha256: str) -> str:
