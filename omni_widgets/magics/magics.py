@@ -50,8 +50,10 @@ from .request import (
 from .text import Word, fill_placeholders, split_line
 
 if TYPE_CHECKING:
+    from ..core.gateway import Gateway
     from ..core.ledger import Ledger, LedgerRecord
     from ..core.task import Task
+    from ..notebook.card import TaskCard
     from ..notebook.connection import Connection
     from ..notebook.jobs import Job
 
@@ -504,7 +506,6 @@ class OmniMagics(Magics):
     def _follow(self, job: Job, *, wait: bool, name: str | None, fresh: bool = True) -> None:
         """Watch a job: in the background with a live card, or here with --wait."""
         from ..core.result import Result
-        from ..notebook.card import show_card
         from ..notebook.handle import TaskHandle
         from ..notebook.jobs import loop_running
 
@@ -637,7 +638,6 @@ class OmniMagics(Magics):
 
     def _do_wait(self, words: list[str], args: argparse.Namespace) -> None:
         from ..core.result import Result
-        from ..notebook.card import show_card
 
         job = self._job_for(words[0], args.out)
         if job.phase == "completed" and job.path is not None and job.path.is_file():
@@ -653,7 +653,6 @@ class OmniMagics(Magics):
         if not words:
             self._resume_all(args)
             return
-        from ..notebook.card import show_card
         from ..notebook.handle import TaskHandle
         from ..notebook.jobs import find_job
 
@@ -671,7 +670,6 @@ class OmniMagics(Magics):
 
     def _resume_all(self, args: argparse.Namespace) -> None:
         """A live card for every unfinished task in the ledger; a line for each that cannot be."""
-        from ..notebook.card import show_card
         from ..notebook.jobs import loop_running
         from ..notebook.resumed import unfinished_jobs
         from .report import resume_report
@@ -798,7 +796,7 @@ class OmniMagics(Magics):
         import hashlib
 
         from ..core.settings import settings_for
-        from ..notebook.connection import connect, shared_sandbox
+        from ..notebook.connection import shared_sandbox
 
         gateway = get_gateway(self._gateway)
         settings = settings_for(gateway)
@@ -912,6 +910,22 @@ def _wait_here(job: Job) -> None:
 def _render_as_one_line(exc: BaseException, text: str) -> None:
     """IPython shows an exception with ``_render_traceback_`` as those lines, not a traceback."""
     setattr(exc, "_render_traceback_", lambda: [text])  # noqa: B010
+
+
+def connect(gateway: str | Gateway | None = None) -> Connection:
+    """``notebook.connection.connect``, imported on first use (a name of this module, so tests
+    can wrap it)."""
+    from ..notebook.connection import connect as connect_now
+
+    return connect_now() if gateway is None else connect_now(gateway=gateway)
+
+
+def show_card(job: Job) -> TaskCard:
+    """``notebook.card.show_card``, imported on first use (a name of this module, so tests can
+    wrap it)."""
+    from ..notebook.card import show_card as show_now
+
+    return show_now(job)
 
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:
