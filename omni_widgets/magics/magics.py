@@ -11,14 +11,11 @@ plain, interruptible loop instead.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import hashlib
-import json
 import sys
 from collections import ChainMap
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
@@ -34,39 +31,13 @@ from IPython.display import display
 from traitlets import Bool, Float, Int, TraitError, Unicode, Union, validate
 from traitlets.config import Config
 
-from ..core.batch import plan
-from ..core.budget import BudgetExceededError, check_budget
+# Only what registering the magics needs (the traits, options and help) is imported here; the
+# gateways, and with them the requests, are loaded already by ``import omni_widgets``. The notebook
+# layer and the rest of the core are imported by the methods that use them, on first use.
 from ..core.defaults import DEFAULT_ASPECT_RATIO, DEFAULT_DURATION
 from ..core.errors import OmniError, ValidationError
-from ..core.gateway import GATEWAYS, Gateway, get_gateway
-from ..core.ledger import Ledger, LedgerRecord
-from ..core.pricing import estimate_credits
+from ..core.gateway import GATEWAYS, get_gateway
 from ..core.requests import ASPECT_RATIOS, MAX_REFERENCES
-from ..core.result import Result
-from ..core.settings import resolve_ledger, settings_for
-from ..core.task import Task
-from ..gateways.json_input import parse_json
-from ..notebook.card import show_card
-from ..notebook.connection import (
-    Connection,
-    connect,
-    running_sandbox,
-    shared_sandbox,
-    stop_shared_sandbox,
-)
-from ..notebook.grid import Grid
-from ..notebook.handle import TaskHandle
-from ..notebook.jobs import Job, find_job, loop_running, session_jobs
-from ..notebook.resumed import unfinished_jobs
-from .grid import grid_rows, parse_grid_line
-from .report import (
-    config_report,
-    job_status,
-    jobs_table,
-    ledger_table,
-    resume_report,
-    task_status,
-)
 from .request import (
     ASPECT_VALUES,
     DURATION_VALUES,
@@ -77,6 +48,14 @@ from .request import (
     usage_error,
 )
 from .text import Word, fill_placeholders, split_line
+
+if TYPE_CHECKING:
+    from ..core.gateway import Gateway
+    from ..core.ledger import Ledger, LedgerRecord
+    from ..core.task import Task
+    from ..notebook.card import TaskCard
+    from ..notebook.connection import Connection
+    from ..notebook.jobs import Job
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -499,6 +478,8 @@ class OmniMagics(Magics):
         stray = [OPTION_NAMES[dest] for dest in shaped if getattr(args, dest)]
         if stray:
             raise UsageError(f"{', '.join(stray)} cannot be combined with JSON: write it there")
+        from ..gateways.json_input import parse_json
+
         try:
             request, _ = parse_json(body, get_gateway(args.gateway))
         except ValidationError as exc:
@@ -506,6 +487,10 @@ class OmniMagics(Magics):
         self._submit(args, request)
 
     def _submit(self, args: argparse.Namespace, request: Any) -> None:
+        from ..core.budget import BudgetExceededError, check_budget
+        from ..core.pricing import estimate_credits
+        from ..notebook.jobs import Job
+
         gateway = get_gateway(args.gateway)
         try:
             credits = estimate_credits(request, gateway)
@@ -520,6 +505,10 @@ class OmniMagics(Magics):
 
     def _follow(self, job: Job, *, wait: bool, name: str | None, fresh: bool = True) -> None:
         """Watch a job: in the background with a live card, or here with --wait."""
+        from ..core.result import Result
+        from ..notebook.handle import TaskHandle
+        from ..notebook.jobs import loop_running
+
         if wait:
             show_card(job)
             _wait_here(job)
@@ -545,6 +534,10 @@ class OmniMagics(Magics):
 
     def _grid(self, words: list[str], body: str) -> None:
         """``%%omni grid``: validate and price every row, then show the live grid."""
+        from ..core.batch import plan
+        from ..notebook.grid import Grid
+        from .grid import grid_rows, parse_grid_line
+
         options = parse_grid_line(words)
         rows = grid_rows(options, body, self.duration, self.aspect_ratio)
         try:
@@ -599,6 +592,8 @@ class OmniMagics(Magics):
     def _do_gallery(self, words: list[str], args: argparse.Namespace) -> None:
         from IPython.display import display
 
+        from ..core.ledger import Ledger
+        from ..core.settings import resolve_ledger
         from ..notebook.gallery import gallery
 
         path, _ = resolve_ledger()
@@ -608,6 +603,9 @@ class OmniMagics(Magics):
         display(gallery(Ledger(path)))  # type: ignore[no-untyped-call]
 
     def _do_status(self, words: list[str], args: argparse.Namespace) -> None:
+        from ..notebook.jobs import find_job, session_jobs
+        from .report import job_status, jobs_table, task_status
+
         if not words:
             jobs = session_jobs()
             print(job_status(jobs[0]) if jobs else jobs_table([]))
@@ -619,7 +617,12 @@ class OmniMagics(Magics):
             print(task_status(_one_line(self._connection().sync_client.get, words[0])))
 
     def _do_list(self, words: list[str], args: argparse.Namespace) -> None:
-        import sqlite3  # only here: loading the extension stays light
+        import sqlite3
+
+        from ..core.ledger import Ledger
+        from ..core.settings import resolve_ledger
+        from ..notebook.jobs import session_jobs
+        from .report import jobs_table, ledger_table
 
         path, _ = resolve_ledger()
         if path is None:
@@ -634,6 +637,8 @@ class OmniMagics(Magics):
         print(ledger_table(records, what=_listed_what(args)))
 
     def _do_wait(self, words: list[str], args: argparse.Namespace) -> None:
+        from ..core.result import Result
+
         job = self._job_for(words[0], args.out)
         if job.phase == "completed" and job.path is not None and job.path.is_file():
             show_card(job)  # already saved: show it playing
@@ -648,6 +653,9 @@ class OmniMagics(Magics):
         if not words:
             self._resume_all(args)
             return
+        from ..notebook.handle import TaskHandle
+        from ..notebook.jobs import find_job
+
         name = _variable_name(args.name)
         known = find_job(words[0])
         job = self._job_for(words[0], args.out)
@@ -662,6 +670,10 @@ class OmniMagics(Magics):
 
     def _resume_all(self, args: argparse.Namespace) -> None:
         """A live card for every unfinished task in the ledger; a line for each that cannot be."""
+        from ..notebook.jobs import loop_running
+        from ..notebook.resumed import unfinished_jobs
+        from .report import resume_report
+
         if args.wait or args.name:
             raise UsageError("--wait and -o need a task id: %omni resume ID --wait -o NAME")
         connection = self._connection()
@@ -690,6 +702,10 @@ class OmniMagics(Magics):
             show_card(job)
 
     def _do_config(self, words: list[str], args: argparse.Namespace) -> None:
+        from ..core.settings import settings_for
+        from ..notebook.connection import running_sandbox
+        from .report import config_report
+
         settings = settings_for(get_gateway(self._gateway))
         sandbox = running_sandbox()
         sandbox_url = sandbox.base_url if sandbox is not None else None
@@ -705,6 +721,10 @@ class OmniMagics(Magics):
         )
 
     def _do_sandbox(self, words: list[str], args: argparse.Namespace) -> None:
+        from ..core.settings import settings_for
+        from ..notebook.connection import shared_sandbox, stop_shared_sandbox
+        from ..notebook.jobs import session_jobs
+
         action = words[0]
         if action == "start":
             from ..sandbox import DEFAULT_IDLE_EXIT
@@ -759,6 +779,8 @@ class OmniMagics(Magics):
 
     def _job_for(self, task_id: str, out: str | None) -> Job:
         """This session's job for the task, or a new one for a task created elsewhere."""
+        from ..notebook.jobs import Job, find_job
+
         job = find_job(task_id)
         if job is not None:
             if out:
@@ -771,7 +793,12 @@ class OmniMagics(Magics):
     def _connection(self) -> Connection:
         """One connection while the settings and the gateway stay the same (a new one after
         they change)."""
-        gateway: Gateway = get_gateway(self._gateway)
+        import hashlib
+
+        from ..core.settings import settings_for
+        from ..notebook.connection import shared_sandbox
+
+        gateway = get_gateway(self._gateway)
         settings = settings_for(gateway)
         if settings.api_key is None:
             sandbox = shared_sandbox() if self._gateway is None else shared_sandbox(gateway.name)
@@ -787,6 +814,8 @@ class OmniMagics(Magics):
 
 def _json_object(body: str) -> bool:
     """True when a cell body is a JSON object (a request), not a prompt."""
+    import json
+
     text = body.strip()
     if not (text.startswith("{") and text.endswith("}")):
         return False
@@ -804,6 +833,8 @@ def _parser() -> Any:
 
 def _listed(ledger: Ledger, args: argparse.Namespace) -> list[LedgerRecord]:
     """The records ``%omni list`` shows for its filters, newest first."""
+    import datetime as dt
+
     since = None
     if args.today:
         since = dt.datetime.combine(dt.date.today(), dt.time()).timestamp()
@@ -879,6 +910,22 @@ def _wait_here(job: Job) -> None:
 def _render_as_one_line(exc: BaseException, text: str) -> None:
     """IPython shows an exception with ``_render_traceback_`` as those lines, not a traceback."""
     setattr(exc, "_render_traceback_", lambda: [text])  # noqa: B010
+
+
+def connect(gateway: str | Gateway | None = None) -> Connection:
+    """``notebook.connection.connect``, imported on first use (a name of this module, so tests
+    can wrap it)."""
+    from ..notebook.connection import connect as connect_now
+
+    return connect_now() if gateway is None else connect_now(gateway=gateway)
+
+
+def show_card(job: Job) -> TaskCard:
+    """``notebook.card.show_card``, imported on first use (a name of this module, so tests can
+    wrap it)."""
+    from ..notebook.card import show_card as show_now
+
+    return show_now(job)
 
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:
