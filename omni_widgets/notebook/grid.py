@@ -26,8 +26,8 @@ from ..core.errors import OmniError
 from ..core.requests import Request
 from .connection import Connection, connect
 
-FLUSH_S = 0.1
-PICKER_EVERY = 10  # flush ticks between refreshes of the player's list of finished rows
+FLUSH_S = 0.125  # 8 redraws a second leave room for the picker and buttons within ~10 messages
+PICKER_EVERY = 8  # flush ticks between refreshes of the player's list of finished rows (a second)
 MAX_INLINE_VIDEO = 64 * 1024 * 1024  # as the card: bigger files would freeze the browser
 PROMPT_CHARS = 60
 STATUS_COLOURS = {"saved": "#1a7f37", "failed": "#cf222e", "unknown": "#cf222e", "lost": "#cf222e"}
