@@ -30,6 +30,14 @@ def row(name: str, goal: str, measured: float, unit: str, met: bool, **extra: An
     }
 
 
+def print_rows(rows: list[Row]) -> None:
+    """Each row on one line, for a module run alone (``python bench/bench_x.py``)."""
+    for r in rows:
+        mark = "met" if r["met"] else "MISSED"
+        baseline = f"; baseline {r['baseline']}" if "baseline" in r else ""
+        print(f"{r['name']}: {r['measured']} {r['unit']} (goal {r['goal']}{baseline}) {mark}")
+
+
 def paired_ratio(
     ours: Callable[[], float], baseline: Callable[[], float], rounds: int
 ) -> tuple[float, float, float]:

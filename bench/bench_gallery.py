@@ -20,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from _bench import print_rows
+
 from omni_widgets import Ledger, TextToVideo
 from omni_widgets.core.frames import poster_path
 from omni_widgets.core.ledger import describe_request
@@ -148,12 +150,5 @@ def run(quick: bool) -> list[dict[str, Any]]:
     ]
 
 
-def main() -> None:
-    quick = "--quick" in sys.argv[1:]
-    for item in run(quick):
-        mark = "ok  " if item["met"] else "MISS"
-        print(f"{mark} {item['name']:<66} {item['measured'] * 1000:8.1f} ms  (goal {item['goal']})")
-
-
 if __name__ == "__main__":
-    main()
+    print_rows(run("--quick" in sys.argv[1:]))

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _bench import row
+from _bench import print_rows, row
 from jupyter_client.manager import KernelManager
 
 from omni_widgets import plan, product
@@ -195,13 +195,5 @@ def run(quick: bool) -> list[dict[str, Any]]:
     return bench_validation() + bench_kernel(QUICK_GRID_ROWS if quick else GRID_ROWS)
 
 
-def main() -> None:
-    rows = run("--quick" in sys.argv[1:])
-    width = max(len(r["name"]) for r in rows)
-    for r in rows:
-        mark = "ok " if r["met"] else "MISS"
-        print(f"{mark} {r['name']:<{width}}  {r['measured']:>10} {r['unit']:<8} goal {r['goal']}")
-
-
 if __name__ == "__main__":
-    main()
+    print_rows(run("--quick" in sys.argv[1:]))

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _bench import Row, row
+from _bench import Row, print_rows, row
 
 PROBE_S = 0.005
 
@@ -193,14 +193,5 @@ def run(quick: bool) -> list[Row]:
     ]
 
 
-def main() -> None:
-    for r in run("--quick" in sys.argv):
-        mark = "met" if r["met"] else "MISSED"
-        print(
-            f"{r['name']}: {r['measured']} {r['unit']} (goal {r['goal']}; "
-            f"baseline {r['baseline']}) {mark}"
-        )
-
-
 if __name__ == "__main__":
-    main()
+    print_rows(run("--quick" in sys.argv))

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _bench import Row, row
+from _bench import Row, print_rows, row
 
 from omni_widgets import AsyncOmniClient, TextToVideo
 from omni_widgets.core.protocol import Context, Emit, Send, Sleep, wait_op
@@ -247,14 +247,5 @@ def run(quick: bool) -> list[Row]:
     return polling_rows(quick) + heap_rows(quick) + many_tasks_rows(quick)
 
 
-def main() -> None:
-    for r in run("--quick" in sys.argv):
-        mark = "met" if r["met"] else "MISSED"
-        print(
-            f"{r['name']}: {r['measured']} {r['unit']} (goal {r['goal']}; "
-            f"baseline {r['baseline']}) {mark}"
-        )
-
-
 if __name__ == "__main__":
-    main()
+    print_rows(run("--quick" in sys.argv))
