@@ -51,7 +51,9 @@ def run(quick: bool) -> list[Row]:
     rows = []
     for name, (setup, ours, baseline) in CASES.items():
         seconds(setup, ours), seconds(setup, baseline)  # warm the file cache
-        extra, mine, theirs = [], [], []
+        extra: list[float] = []
+        mine: list[float] = []
+        theirs: list[float] = []
         for index in range(rounds):
             pair = [(ours, mine), (baseline, theirs)]
             for code, out in pair if index % 2 else pair[::-1]:
