@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from omni_widgets.notebook.quiet_gc import RUN_SIZE, QuietGC
+from omni_widgets.notebook.quiet_gc import REFREEZE_S, RUN_SIZE, QuietGC
 from omni_widgets.notebook.ticker import QUIET_GC, Ticker
 
 
@@ -23,17 +23,20 @@ def thawed() -> Iterator[None]:
 
 
 def test_a_large_run_freezes_the_heap_and_its_end_unfreezes_it() -> None:
-    quiet = QuietGC()
+    now = [100.0]
+    quiet = QuietGC(clock=lambda: now[0])
     quiet.running(RUN_SIZE - 1)
     assert gc.get_freeze_count() == 0, "a small run leaves the collector alone"
     quiet.running(RUN_SIZE)
     frozen = gc.get_freeze_count()
     assert frozen > 0
-    kept = [object() for _ in range(10)]  # made during the run
+    kept = [(object(), []) for _ in range(10)]  # made during the run (tracked by the collector)
+    now[0] += REFREEZE_S / 2
     quiet.running(RUN_SIZE + 1)
-    assert gc.get_freeze_count() == frozen, "frozen again only when the run grew by a quarter"
-    quiet.running(2 * RUN_SIZE)
-    assert gc.get_freeze_count() > frozen
+    assert gc.get_freeze_count() == frozen, "frozen again only once a second"
+    now[0] += REFREEZE_S / 2
+    quiet.running(RUN_SIZE // 2)  # fewer than RUN_SIZE now, but the run goes on
+    assert gc.get_freeze_count() > frozen, "what the run built is frozen too"
     quiet.running(0)
     assert gc.get_freeze_count() == 0 and kept
 

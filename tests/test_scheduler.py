@@ -1,19 +1,23 @@
-"""The async client's scheduler at work: bounded requests, a 429 holding every task, 200 tasks
-against the sandbox; and the notebook's coalesced, partial card updates with one shared ticker."""
+"""The async client's scheduler at work: bounded requests (slots sized by latency, downloads
+apart), a 429 holding every task, 200 tasks against the sandbox; and the notebook's coalesced,
+partial card updates with one shared ticker."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import re
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from _mock import BASE, KEY, completed, task_body
+from _mock import BASE, KEY, MP4, completed, task_body
 
 from omni_widgets import AsyncOmniClient, TextToVideo
-from omni_widgets.core.scheduler import MAX_IN_FLIGHT, Scheduler
+from omni_widgets.core.scheduler import MAX_IN_FLIGHT, MIN_IN_FLIGHT, TARGET_RATE, Scheduler
 from omni_widgets.core.task import Task
 from omni_widgets.notebook.card import TaskCard
 from omni_widgets.notebook.connection import Connection
@@ -250,3 +254,49 @@ def test_clients_share_one_tls_context_built_off_the_event_loop() -> None:
 
     one, two, unbuilt = asyncio.run(main())
     assert unbuilt and one is two is context.result()
+
+
+def test_request_slots_follow_the_latency_between_their_bounds() -> None:
+    """Little's law: enough slots for TARGET_RATE requests a second at the latency seen. A fast
+    service gets few (its answers to many requests arrive in one loop turn: a stall)."""
+    scheduler = Scheduler()
+    assert scheduler.limit == MIN_IN_FLIGHT
+
+    def held(seconds: float, times: int = 40) -> int:
+        for _ in range(times):
+            scheduler.queue.in_flight += 1
+            scheduler.release(seconds)
+        return scheduler.limit
+
+    assert held(0.002) == MIN_IN_FLIGHT
+    assert held(0.08) == math.ceil(TARGET_RATE * 0.08) < MAX_IN_FLIGHT
+    assert held(3.0) == MAX_IN_FLIGHT
+    assert held(0.002) == MIN_IN_FLIGHT, "it comes back down when the service is fast again"
+    fixed = Scheduler(limit=3)
+    fixed.queue.in_flight += 1
+    fixed.release(3.0)
+    assert fixed.limit == 3 and fixed.latency is None
+
+
+def test_downloads_take_their_own_slots_not_the_status_queries() -> None:
+    seen: list[tuple[int, int]] = []
+
+    async def main() -> None:
+        async def answer(request: httpx.Request) -> httpx.Response:
+            if request.url.host == "cdn.test":
+                seen.append((client.downloads.queue.in_flight, client.scheduler.queue.in_flight))
+                return httpx.Response(200, content=MP4)
+            return completed(request.url.path.rsplit("/", 1)[-1])
+
+        async with AsyncOmniClient(
+            KEY, BASE, transport=httpx.MockTransport(answer), ledger=False
+        ) as client:
+            task = await client.get(ids(1)[0])
+            with tempfile.TemporaryDirectory() as folder:
+                path = await client.download(task, Path(folder) / "v.mp4")
+                assert path.stat().st_size == len(MP4)
+            assert client.scheduler.latency is not None  # the status query counted
+            assert client.downloads.latency is None  # the download did not
+
+    asyncio.run(main())
+    assert seen == [(1, 0)]

@@ -51,7 +51,7 @@ from .responses import protect_key
 from .result import Result
 from .resume import NO_ID_ADVICE, ResumeOutcome, plan_resume, resume_op
 from .retry import RetryPolicy, retry_after
-from .scheduler import Scheduler
+from .scheduler import DOWNLOAD_SLOTS, Scheduler
 from .settings import Settings, settings_for
 from .task import Task
 
@@ -549,6 +549,9 @@ class AsyncOmniClient(_BaseClient):
             self._http = self._make_http(True)
         #: Every wait and request of this client goes through one timer queue and request gate.
         self.scheduler = Scheduler()
+        #: Video downloads take slots of their own: a long one never holds up status queries, and
+        #: its length does not count as the service's latency.
+        self.downloads = Scheduler(DOWNLOAD_SLOTS)
         self._sleep: Callable[[float], Any] = self.scheduler.sleep
         #: Task states reach the ledger in batches written on a worker thread.
         self._writes = TaskWrites(self._commit_tasks)
@@ -720,10 +723,11 @@ class AsyncOmniClient(_BaseClient):
 
     async def _send(self, action: Send) -> httpx.Response:
         http = self._http or await self._client()
-        async with self.scheduler.slot():
+        gate = self.scheduler if action.sink is None else self.downloads
+        async with gate.slot():
             response = await self._send_now(http, action)
         if response.status_code == 429:
-            self.scheduler.rate_limited(retry_after(response.headers.get("Retry-After")))
+            gate.rate_limited(retry_after(response.headers.get("Retry-After")))
         return response
 
     async def _send_now(self, http: httpx.AsyncClient, action: Send) -> httpx.Response:

@@ -4,7 +4,10 @@ Thousands of watched tasks must not each hold a timer and race into httpx's conn
 with about a thousand requests queued there, httpcore re-scans every waiter on each change and
 the event loop stalls for seconds. So every wait of the client goes into one heap behind one
 loop timer, and every request first takes one of a few slots (well below the pool's size), in
-the order the requests became due. A 429 pauses the whole queue (its Retry-After, globally), not
+the order the requests became due. The number of slots follows the service's latency: enough to
+keep :data:`TARGET_RATE` requests a second going, and no more, because the answers to many
+requests in flight at a fast service arrive together, and the loop turn that handles them all
+is a stall the notebook feels. A 429 pauses the whole queue (its Retry-After, globally), not
 just the task that met it.
 
 :class:`Queue` is the decision logic, pure and driven by explicit times (unit-tested with a fake
@@ -17,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -28,6 +33,15 @@ from .task import Task
 W = TypeVar("W")
 # Pool of 100 connections in httpx: stay well below, so no request ever waits there.
 MAX_IN_FLIGHT = 32
+#: Slots while the latency is unknown or short: 8 requests of 40 ms already make 200 a second.
+MIN_IN_FLIGHT = 8
+#: Requests a second the slots are sized for (Little's law: slots = rate x latency); a thousand
+#: watched tasks need a few dozen.
+TARGET_RATE = 200.0
+#: Video downloads at once per client (a gate of their own, beside the slots above).
+DOWNLOAD_SLOTS = 8
+#: Weight of the newest request in the latency average.
+LATENCY_WEIGHT = 0.2
 RATE_LIMIT_PAUSE_S = 1.0
 CLOCK_SLACK_S = 0.001
 # Waiters resumed per loop turn: each runs until its next await, and the loop (the notebook)
@@ -134,13 +148,15 @@ class Queue(Generic[W]):
 class Scheduler:
     """The asyncio driver of a :class:`Queue`: one loop timer, futures for waiters.
 
-    Bound to the event loop that first uses it; used from another loop (a second
-    ``asyncio.run``), it starts afresh there.
+    ``limit`` fixes the number of request slots; without it they follow the latency between
+    :data:`MIN_IN_FLIGHT` and :data:`MAX_IN_FLIGHT`. Bound to the event loop that first uses
+    it; used from another loop (a second ``asyncio.run``), it starts afresh there.
     """
 
-    def __init__(self, limit: int = MAX_IN_FLIGHT) -> None:
-        self.limit = limit
-        self._queue: Queue[asyncio.Future[None]] = Queue(limit)
+    def __init__(self, limit: int | None = None) -> None:
+        self.fixed = limit
+        self.latency: float | None = None  # average seconds a slot is held
+        self._queue: Queue[asyncio.Future[None]] = Queue(limit or MIN_IN_FLIGHT)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
@@ -150,6 +166,11 @@ class Scheduler:
     @property
     def queue(self) -> Queue[asyncio.Future[None]]:
         return self._queue
+
+    @property
+    def limit(self) -> int:
+        """Request slots now."""
+        return self._queue.limit
 
     async def turn(self) -> None:
         """Wait for this loop turn's share of work: starts of many jobs are spread over turns."""
@@ -187,9 +208,14 @@ class Scheduler:
                 self.release()  # granted just as it was cancelled
             raise
 
-    def release(self) -> None:
-        """Give back a slot taken with :meth:`acquire`."""
+    def release(self, held: float | None = None) -> None:
+        """Give back a slot taken with :meth:`acquire`, held for ``held`` seconds if known."""
         self._queue.release()
+        if held is not None and self.fixed is None:
+            average = held if self.latency is None else self.latency
+            self.latency = average + LATENCY_WEIGHT * (held - average)
+            slots = math.ceil(TARGET_RATE * self.latency)
+            self._queue.limit = max(MIN_IN_FLIGHT, min(MAX_IN_FLIGHT, slots))
         loop = self._loop
         if loop is not None and not self._queue.quiet(loop.time() + CLOCK_SLACK_S):
             self._kick()  # someone waits for the slot, or a sleeper is due
@@ -215,7 +241,8 @@ class Scheduler:
     def _bind(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
-            self._loop, self._queue = loop, Queue(self.limit)
+            self._loop, self._queue = loop, Queue(self.fixed or MIN_IN_FLIGHT)
+            self.latency = None
             self._timer = self._timer_at = None
             self._spent, self._resetting = 0, False
         return loop
@@ -256,16 +283,18 @@ class _Slot:
     """``async with scheduler.slot():`` holds a request slot (a class: cheaper per request than
     a generator-based context manager)."""
 
-    __slots__ = ("_scheduler",)
+    __slots__ = ("_scheduler", "_since")
 
     def __init__(self, scheduler: Scheduler) -> None:
         self._scheduler = scheduler
+        self._since = 0.0
 
     async def __aenter__(self) -> None:
         await self._scheduler.acquire()
+        self._since = time.monotonic()
 
     async def __aexit__(self, *exc: object) -> None:
-        self._scheduler.release()
+        self._scheduler.release(time.monotonic() - self._since)
 
 
 def _pending(future: asyncio.Future[None]) -> bool:

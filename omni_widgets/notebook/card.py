@@ -154,7 +154,7 @@ class TaskCard(widgets.VBox):
             cancel.on_click(self._cancel_confirm)
             return widgets.HBox([action, cancel])
         if name == "media":
-            return _with_class(widgets.VBox(), "omni-media")
+            return _with_class(widgets.VBox(layout=_shared_layout("media")), "omni-media")
         return _with_class(widgets.HTML(), "omni-notice" if name == "notice" else "omni-error")
 
     @property
@@ -389,7 +389,7 @@ def _video_children(job: Job) -> tuple[widgets.Widget, ...]:
     assert job.path is not None
     size = job.path.stat().st_size
     saved = _with_class(
-        widgets.HTML(
+        _line(
             f"<div style='font-size:12px'>Saved to <code class='omni-path' "
             f"style='user-select:all'>{html.escape(str(job.path))}</code></div>"
         ),
@@ -409,8 +409,8 @@ def _video_children(job: Job) -> tuple[widgets.Widget, ...]:
             loop=True,
             controls=True,
             # Portrait videos too: at most 480 px tall, the width follows the aspect ratio.
-            layout=widgets.Layout(
-                max_width="480px", max_height="480px", width="auto", margin="6px 0 2px 0"
+            layout=_shared_layout(
+                "video", max_width="480px", max_height="480px", width="auto", margin="6px 0 2px 0"
             ),
         ),
         "omni-video",
@@ -429,6 +429,18 @@ def _line(value: str = "") -> widgets.HTML:
         _PLAIN = (widgets.Layout(), HTMLStyle())
     layout, style = _PLAIN
     return widgets.HTML(value, layout=layout, style=style)
+
+
+_LAYOUTS: dict[str, widgets.Layout] = {}
+
+
+def _shared_layout(name: str, **style: str) -> widgets.Layout:
+    """One layout per kind of part, shared by every card (none is ever changed): a card that
+    completes makes its video part without three more widgets (issue 14's loop stalls)."""
+    layout = _LAYOUTS.get(name)
+    if layout is None or layout.comm is None:  # closed by close_all()
+        layout = _LAYOUTS[name] = widgets.Layout(**style)
+    return layout
 
 
 def _with_class(widget: Any, name: str) -> Any:
