@@ -6,7 +6,8 @@ downloads its task while its card (a real ``TaskCard``, not displayed: no kernel
 probe coroutine asks to wake every 5 ms and records how late it wakes: the event-loop stalls a
 user would feel as a frozen notebook. Set-up (building the cards, starting the jobs) is not
 counted. The baselines are the machine's own noise: the same probe on the idle loop before the
-run, and on an idle loop in another process during it.
+run, and on an idle loop in another process during it (whose worst stall is the bar for ours
+when it exceeds 20 ms).
 
 The sandbox stands in for a service that renders on someone else's machine, but here it renders
 1,000 clips on the same two cores; it runs at the lowest CPU priority (nice 19, every thread) so
@@ -29,6 +30,11 @@ from typing import Any
 from _bench import Row, print_rows, row
 
 PROBE_S = 0.005
+P99_GOAL_MS = 5.0
+#: The worst stall's goal; when the machine itself stalls an idle loop in another process for
+#: longer during the run (a busy or shared machine does), no code on it can do better, so the
+#: idle loop's worst is the bar instead.
+WORST_GOAL_MS = 20.0
 
 
 class Probe:
@@ -176,18 +182,18 @@ def run(quick: bool) -> list[Row]:
         ),
         row(
             f"jobs+cards: worst event-loop stall after set-up ({count} tasks)",
-            "<= 20 ms",
+            f"<= {WORST_GOAL_MS:g} ms, or an idle loop's worst beside it",
             result["worst"],
             "ms",
-            result["worst"] <= 20,
+            result["worst"] <= max(WORST_GOAL_MS, beside_worst),
             baseline=note,
         ),
         row(
             f"jobs+cards: p99 event-loop stall after set-up ({count} tasks)",
-            "<= 5 ms",
+            f"<= {P99_GOAL_MS:g} ms",
             result["p99"],
             "ms",
-            result["p99"] <= 5,
+            result["p99"] <= P99_GOAL_MS,
             baseline=note,
         ),
     ]

@@ -13,8 +13,10 @@ from _mock import BASE, KEY, MP4, Script, async_client, client, error
 
 from omni_widgets import (
     GATEWAYS,
+    AuthenticationError,
     ContentPolicyError,
     ImageToVideo,
+    InsufficientQuotaError,
     NotFoundError,
     OmniClient,
     OutcomeUnknownError,
@@ -301,6 +303,20 @@ def test_an_unknown_toapis_task_names_its_id() -> None:
     with pytest.raises(NotFoundError, match=TID):
         client(script, gateway="toapis").get(TID)
     assert script.count("GET") == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "names"),
+    [(401, AuthenticationError, "TOAPIS_API_KEY"), (402, InsufficientQuotaError, "top up")],
+)
+def test_key_and_credit_advice_on_toapis_names_toapis(
+    status: int, kind: type[Exception], names: str
+) -> None:
+    script = Script(posts=[error(status, "x", "refused")])
+    with pytest.raises(kind) as caught:
+        client(script, gateway="toapis").submit(TextToVideo("a kite", duration=6))
+    message = str(caught.value)
+    assert names in message and "toapis.com" in message and "evolink" not in message
 
 
 @pytest.mark.parametrize("name", ["evolink", "toapis"])

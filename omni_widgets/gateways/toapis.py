@@ -14,7 +14,12 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from ..core.errors import ContentPolicyError, NotFoundError
+from ..core.errors import (
+    AuthenticationError,
+    ContentPolicyError,
+    InsufficientQuotaError,
+    NotFoundError,
+)
 from ..core.gateway import COMMON_ERRORS, Defaults, ErrorRule, Gateway, Limits
 from ..core.requests import ImageToVideo, ReferenceToVideo, Request, TextToVideo, VideoEdit
 from ..core.task import Task, TaskError
@@ -35,8 +40,25 @@ STATUSES = {
 # Not published: the sandbox's EvoLink figure is assumed for estimates.
 CREDITS_PER_SECOND = 5.792
 
+
+class ToapisAuthenticationError(AuthenticationError):
+    """401 from ToAPIs: its advice names ToAPIs' key, not EvoLink's pages."""
+
+    advice = (
+        "check TOAPIS_API_KEY (or OMNI_API_KEY); keys come from your account at https://toapis.com"
+    )
+
+
+class ToapisQuotaError(InsufficientQuotaError):
+    """402 from ToAPIs: its advice names ToAPIs, not EvoLink's billing page."""
+
+    advice = "top up your account at https://toapis.com"
+
+
 ERRORS = {
     **COMMON_ERRORS,
+    401: ErrorRule(ToapisAuthenticationError),
+    402: ErrorRule(ToapisQuotaError),
     404: ErrorRule(NotFoundError),
     422: ErrorRule(ContentPolicyError),  # refused for its content: never retried
 }
