@@ -141,6 +141,7 @@ def test_sidecar_records_size_and_sha256(tmp_path: Path) -> None:
     path = client(Script(downloads=[httpx.Response(200, content=MP4)])).download(task(), tmp_path)
     record = json.loads(path.with_suffix(".json").read_text())
     assert record["bytes"] == len(MP4) and record["sha256"] == hashlib.sha256(MP4).hexdigest()
+    assert record["gateway"] == "evolink"
     assert download.saved_problem(TID, path) is None
 
 

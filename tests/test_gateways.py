@@ -4,6 +4,7 @@ schemas of it, its answers parsed into the one task model, and its error table's
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
@@ -258,6 +259,7 @@ def test_a_whole_toapis_generation_through_the_client(tmp_path: Any) -> None:
     assert [u.status for u in updates if hasattr(u, "status")][-1] == "completed"
     (record,) = c.history()
     assert (record.gateway, record.task_id, record.status) == ("toapis", TID, "saved")
+    assert json.loads(result.path.with_suffix(".json").read_text())["gateway"] == "toapis"
 
 
 def test_the_first_poll_follows_the_gateways_advice() -> None:

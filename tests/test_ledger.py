@@ -258,7 +258,16 @@ def test_an_unknown_outcome_is_kept_as_unknown(ledger: Ledger) -> None:
     assert record.error is not None and "OutcomeUnknownError" in record.error
     [outcome] = c.resume_pending()
     assert (outcome.task_id, outcome.state) == (None, "unknown")
-    assert "dashboard" in outcome.message
+    assert "https://evolink.ai/dashboard" in outcome.message
+
+
+def test_an_unknown_outcome_on_toapis_points_to_toapis(ledger: Ledger) -> None:
+    c = client(Script(posts=[httpx.ReadTimeout("lost")]), ledger=ledger, gateway="toapis")
+    with pytest.raises(OutcomeUnknownError):
+        c.submit(TextToVideo("a kite", duration=6))
+    [outcome] = c.resume_pending()
+    assert outcome.state == "unknown"
+    assert "https://toapis.com" in outcome.message and "evolink" not in outcome.message
 
 
 def test_a_create_interrupted_in_flight_is_unknown(ledger: Ledger) -> None:

@@ -142,3 +142,41 @@ def test_states_an_ended_loop_left_unwritten_are_written_by_the_next() -> None:
     asyncio.run(leave_one())  # its writer, if it started, is cancelled as the loop ends
     asyncio.run(next_loop())
     assert written == ["left", "new"]
+
+
+def test_a_create_cancelled_while_its_row_is_written_is_recorded_as_never_sent(
+    tmp_path: Path,
+) -> None:
+    """The row is written on a thread that a cancel does not stop: the row then says nothing was
+    made, so a later resume does not call the create's outcome unknown."""
+    ledger = Ledger(tmp_path / "tasks.sqlite3")
+    script = Script(posts=[created()])
+    writing = threading.Event()
+    original = ledger.record_submitting
+
+    def slow_row(*args: Any, **kwargs: Any) -> Any:
+        writing.set()
+        threading.Event().wait(0.3)  # the disk is slow; the cancel comes meanwhile
+        return original(*args, **kwargs)
+
+    ledger.record_submitting = slow_row  # type: ignore[method-assign]
+
+    async def main() -> None:
+        c = async_client(script, ledger=ledger)
+        submit = asyncio.ensure_future(c.submit(TextToVideo("a kite")))
+        while not writing.is_set():
+            await asyncio.sleep(0.01)
+        submit.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await submit
+        for _ in range(200):  # the row's write and its correction finish on worker threads
+            if [r.status for r in ledger.records()] == ["rejected"]:
+                break
+            await asyncio.sleep(0.01)
+
+    asyncio.run(main())
+    assert script.count("POST") == 0
+    [record] = ledger.records()
+    assert record.status == "rejected" and record.task_id is None
+    assert "stopped before the create was sent" in (record.error or "")
+    assert ledger.records(unfinished=True) == []

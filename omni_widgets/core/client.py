@@ -49,7 +49,7 @@ from .protocol import (
 from .requests import Request
 from .responses import protect_key
 from .result import Result
-from .resume import NO_ID_ADVICE, ResumeOutcome, plan_resume, resume_op
+from .resume import ResumeOutcome, no_id_advice, plan_resume, resume_op
 from .retry import RetryPolicy, retry_after
 from .scheduler import DOWNLOAD_SLOTS, Scheduler
 from .settings import Settings, settings_for
@@ -183,11 +183,17 @@ class _BaseClient:
             )
             return None
 
-    def _recorded(self, what: str, write: Callable[[Ledger], T]) -> Op[T | None]:
+    def _recorded(
+        self,
+        what: str,
+        write: Callable[[Ledger], T],
+        abandoned: Callable[[T | None], Any] | None = None,
+    ) -> Op[T | None]:
         """:meth:`_record` as a :class:`Call` action: the async client writes on a thread."""
         if self._ledger is None:
             return None
-        return (yield Call(lambda: self._record(what, write)))  # type: ignore[no-any-return]
+        call = Call(lambda: self._record(what, write), abandoned)
+        return (yield call)  # type: ignore[no-any-return]
 
     def _record_task(self, task: Task) -> None:
         """Write a task's state when its status, URL or error changed since the last write."""
@@ -236,6 +242,7 @@ class _BaseClient:
             lambda ledger: ledger.record_submitting(
                 self.base_url, request, gateway=self.gateway.name, grid=grid
             ),
+            self._never_sent,
         )
         try:
             task = yield from submit_op(self._context(), request)
@@ -256,6 +263,15 @@ class _BaseClient:
                 f"task {task.id}", lambda ledger: ledger.record_created(row, task)
             )
         return task
+
+    def _never_sent(self, row: int | None) -> None:
+        """Close the row of a create stopped before it was sent (it would read as "submitting",
+        and a later resume would call its outcome unknown)."""
+        if row is not None:
+            self._record(
+                "a create stopped before it was sent",
+                lambda ledger: ledger.record_outcome(row, "rejected", NEVER_SENT),
+            )
 
     def _wait(self, task_or_id: Task | str, timeout: float | None) -> Op[Task]:
         task, poll_now = self._start(task_or_id)
@@ -312,7 +328,7 @@ class _BaseClient:
         mine = [r for r in records or [] if r.gateway == self.gateway.name]
         plan = plan_resume(mine, time.time())
         for row_id in plan.stale_rows:
-            self._record("a lost create as unknown", _mark_unknown(row_id))
+            self._record("a lost create as unknown", _mark_unknown(row_id, self.gateway.name))
         for outcome in plan.settled:
             if outcome.task_id is not None:
                 self._record_status(outcome.task_id, outcome.state, outcome.message)
@@ -339,8 +355,34 @@ class _BaseClient:
         )
 
 
-def _mark_unknown(row_id: int) -> Callable[[Ledger], None]:
-    return lambda ledger: ledger.record_outcome(row_id, "unknown", NO_ID_ADVICE)
+def _mark_unknown(row_id: int, gateway: str) -> Callable[[Ledger], None]:
+    return lambda ledger: ledger.record_outcome(row_id, "unknown", no_id_advice(gateway))
+
+
+NEVER_SENT = "stopped before the create was sent: no task was made"
+
+
+async def _call(action: Call) -> Any:
+    """Run a :class:`Call` on a worker thread; if the caller is cancelled meanwhile, the work
+    finishes anyway and its ``abandoned`` follows it there."""
+    if action.abandoned is None:
+        return await asyncio.to_thread(action.work)
+    running = asyncio.ensure_future(asyncio.to_thread(action.work))
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        abandoned = action.abandoned
+
+        def follow(done: asyncio.Future[Any]) -> None:
+            if done.cancelled() or done.exception() is not None:
+                return
+            try:
+                asyncio.get_running_loop().run_in_executor(None, abandoned, done.result())
+            except RuntimeError:  # the loop is closing and takes no more work: do it here
+                abandoned(done.result())
+
+        running.add_done_callback(follow)
+        raise
 
 
 def _create_outcome(exc: BaseException) -> tuple[str, str]:
@@ -691,7 +733,7 @@ class AsyncOmniClient(_BaseClient):
                     elif isinstance(action, Sleep):
                         await self._sleep(action.seconds)
                     elif isinstance(action, Call):
-                        outcome = await asyncio.to_thread(action.work)
+                        outcome = await _call(action)
                     else:
                         self._emit(action, on_update)
                 except httpx.HTTPError as exc:

@@ -101,9 +101,10 @@ class VideoSink:
     :meth:`settle` on a worker thread first, so the ``fsync`` and renames never block its loop.
     """
 
-    def __init__(self, task: Task, target: Path) -> None:
+    def __init__(self, task: Task, target: Path, gateway: str | None = None) -> None:
         self.task = task
         self.target = target
+        self.gateway = gateway
         self._file: IO[bytes] | None = None
         self._part: Path | None = None
         self._hash = hashlib.sha256()
@@ -185,7 +186,7 @@ class VideoSink:
             self._file = None
             sidecar_part = _write_temp(
                 sidecar_path(self.target),
-                sidecar_json(self.task, self.target, self.size, self.sha256),
+                sidecar_json(self.task, self.target, self.size, self.sha256, self.gateway),
             )
             os.replace(self._part, self.target)
             self._part = None
@@ -331,11 +332,14 @@ FEED_LIMIT = 16 << 20
 FEED_BATCH = 1 << 20
 
 
-def sidecar_json(task: Task, video: Path, size: int, sha256: str) -> str:
-    """The sidecar's text: where the video came from (request without image data), times,
-    credits, and the size and sha256 that later prove the file whole."""
+def sidecar_json(
+    task: Task, video: Path, size: int, sha256: str, gateway: str | None = None
+) -> str:
+    """The sidecar's text: where the video came from (gateway, request without image data),
+    times, credits, and the size and sha256 that later prove the file whole."""
     record: dict[str, Any] = {
         "task_id": task.id,
+        "gateway": gateway,
         "model": task.model,
         "request": task.request.describe() if task.request else None,
         "created": _iso(task.created),

@@ -124,6 +124,7 @@ class Gateway:
     poll_every_s: float = 3.0
     give_up_s: float | None = None
     batch_query: int = 0  # ids one query may ask for (0: no batch query)
+    dashboard: str = ""  # where users see their tasks and billing (named in advice)
     extra_checks: Callable[[Request], list[Problem]] = field(default=lambda request: [])
 
     def path_of(self, task_id: str) -> str:

@@ -122,8 +122,9 @@ class LedgerRecord:
 
     ``status`` is the service's status (pending, processing, completed, failed, cancelled) or
     the ledger's own: "submitting" (create being sent), "unknown" (a create whose answer was
-    lost), "rejected" (the service refused the create: nothing was made), "saved", "expired"
-    (the video URL died before it was saved) or "not found" (the service no longer knows it).
+    lost), "rejected" (nothing was made: the service refused the create, or it was stopped
+    before it was sent), "saved", "expired" (the video URL died before it was saved) or
+    "not found" (the service no longer knows it).
     """
 
     row_id: int

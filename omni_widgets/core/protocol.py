@@ -69,9 +69,15 @@ class Emit:
 class Call:
     """Blocking work that is not a request (a ledger write): the sync client runs it in place,
     the async client on a worker thread, so its event loop never waits on the disk. Answers
-    what ``work`` returns."""
+    what ``work`` returns.
+
+    ``abandoned`` runs with that answer (on a worker thread too) when the operation is stopped
+    while the async client waits for the work: the work still finishes, and what it wrote may
+    need saying otherwise, e.g. a create's row for a create that will never be sent.
+    """
 
     work: Callable[[], Any]
+    abandoned: Callable[[Any], Any] | None = None
 
 
 Action = Send | Sleep | Emit | Call
@@ -247,7 +253,7 @@ def download_op(ctx: Context, task: Task, dest: str | os.PathLike[str] | None) -
         )
     request = httpx.Request("GET", task.video_url)
     for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
-        sink = VideoSink(task, target)
+        sink = VideoSink(task, target, ctx.gateway.name)
         try:
             response = yield from send_op(ctx, request, task_id=task.id, sink=sink)
             if response.status_code in EXPIRED_STATUSES:

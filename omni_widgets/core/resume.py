@@ -13,16 +13,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import NotFoundError, OmniError, TaskFailedError, URLExpiredError
+from .gateway import GATEWAYS
 from .ledger import LedgerRecord
 from .protocol import Op
 from .task import Task
 
 #: A create still "submitting" after this long is taken as lost (its process ended unanswered).
 STALE_SUBMIT_S = 3600.0
-NO_ID_ADVICE = (
-    "no task id was ever received, so it cannot be watched; a task may exist and be billed: "
-    "check https://evolink.ai/dashboard before resubmitting"
-)
+
+
+def no_id_advice(gateway: str) -> str:
+    """What to do about a create whose task id never arrived, naming its gateway's dashboard."""
+    known = GATEWAYS.get(gateway)
+    where = known.dashboard if known is not None and known.dashboard else f"your {gateway} account"
+    return (
+        "no task id was ever received, so it cannot be watched; a task may exist and be billed: "
+        f"check {where} before resubmitting"
+    )
 
 
 @dataclass(frozen=True)
@@ -64,7 +71,8 @@ def plan_resume(records: Sequence[LedgerRecord], now: float) -> ResumePlan:
                 stale.append(record.row_id)
             elif record.status == "submitting":
                 continue  # another live process is sending it right now
-            settled.append(ResumeOutcome(None, "unknown", None, NO_ID_ADVICE, record.row_id))
+            advice = no_id_advice(record.gateway)
+            settled.append(ResumeOutcome(None, "unknown", None, advice, record.row_id))
         elif (
             record.status == "completed"
             and record.url_expires_at is not None

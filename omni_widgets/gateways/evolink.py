@@ -39,6 +39,7 @@ EVOLINK = Gateway(
     title="EvoLink",
     default_base_url="https://api.evolink.ai",
     key_env=("EVOLINK_API_KEY",),
+    dashboard="https://evolink.ai/dashboard",
     create_path="/v1/videos/generations",
     query_path="/v1/tasks/{task_id}",
     statuses={s: s for s in ("pending", "processing", "completed", "failed", "cancelled")},

@@ -168,6 +168,7 @@ TOAPIS = Gateway(
     title="ToAPIs",
     default_base_url="https://toapis.com",
     key_env=("TOAPIS_API_KEY",),
+    dashboard="https://toapis.com",
     create_path="/v1/videos/generations",
     query_path="/v1/videos/generations/{task_id}",
     statuses=STATUSES,
