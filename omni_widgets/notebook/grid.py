@@ -188,7 +188,8 @@ class Grid(widgets.VBox):
             return
         self._picked_rows = done
         options = [(PICK_PROMPT, -1)] + [(_pick_label(self.run.rows[i]), i) for i in done]
-        self.picker.options = options
+        with self.picker.hold_sync():  # new labels and the kept index as one message, not two
+            self.picker.options = options
         self.renders += 1
 
     def play(self, index: int) -> None:
