@@ -118,9 +118,10 @@ def test_task_goes_pending_processing_completed_with_rising_progress() -> None:
         while not seen or seen[-1][0] != "completed":
             body = client.get(f"/v1/tasks/{created['id']}").json()
             seen.append((body["status"], body["progress"]))
-            assert time.monotonic() - start < 5
+            assert time.monotonic() - start < 60, "a 0.64 s task never completed"
             time.sleep(0.01)
         elapsed = time.monotonic() - start
+        planned = sandbox._state.tasks.get(created["id"])
     statuses = [status for status, _ in seen]
     assert statuses[0] == "pending"
     assert statuses == sorted(statuses, key=["pending", "processing", "completed"].index)
@@ -130,7 +131,9 @@ def test_task_goes_pending_processing_completed_with_rising_progress() -> None:
     assert seen[-1] == ("completed", 100)
     assert created["task_info"]["estimated_time"] == 1  # 64 vendor seconds / 100, rounded up
     estimate = 64 / 100
-    assert 0.7 * estimate <= elapsed <= 1.3 * estimate + 0.3
+    # Its planned end is near the estimate; a loaded machine can only make it come later.
+    assert planned is not None and 0.75 * estimate <= planned.finish_after <= 1.25 * estimate
+    assert elapsed >= 0.7 * estimate
 
 
 def test_completion_times_vary_but_are_reproducible_with_a_seed() -> None:
