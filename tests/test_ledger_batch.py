@@ -4,16 +4,19 @@ row still before the create is sent), and task states are batched, latest state 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from _mock import MP4, Script, async_client, completed, created, task_body
+from _mock import BASE, KEY, MP4, Script, async_client, completed, created, task_body
 
-from omni_widgets import Ledger, Task, TaskFailedError, TextToVideo
+from omni_widgets import AsyncOmniClient, Ledger, Task, TaskFailedError, TextToVideo
+from omni_widgets.core.client import NEVER_SENT
 from omni_widgets.core.ledger_batch import TaskWrites
+from omni_widgets.core.scheduler import Scheduler
 
 ID = "task-unified-1-abc"
 WRITES = ("record_submitting", "record_created", "record_tasks", "record_saved")
@@ -178,5 +181,53 @@ def test_a_create_cancelled_while_its_row_is_written_is_recorded_as_never_sent(
     assert script.count("POST") == 0
     [record] = ledger.records()
     assert record.status == "rejected" and record.task_id is None
-    assert "stopped before the create was sent" in (record.error or "")
+    assert record.error == NEVER_SENT
     assert ledger.records(unfinished=True) == []
+
+
+def test_creates_stopped_before_they_left_are_recorded_as_never_sent(tmp_path: Path) -> None:
+    """Creates cancelled while they wait for a request slot, or while they wait out a 429
+    before trying again, never reached the service: their rows say no task was made. The one
+    cancelled in flight may have made its task, and stays unknown."""
+    ledger = Ledger(tmp_path / "tasks.sqlite3")
+    posts: list[str] = []
+    release = asyncio.Event()
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        posts.append(json.loads(request.content)["prompt"])
+        if "refused" in posts[-1]:
+            return httpx.Response(429, json={"error": {"code": "x"}}, headers={"Retry-After": "30"})
+        await release.wait()  # in flight until cancelled
+        return created()
+
+    async def main() -> None:
+        async with AsyncOmniClient(
+            KEY, BASE, transport=httpx.MockTransport(answer), ledger=ledger
+        ) as c:
+            c.scheduler = Scheduler(limit=1)
+            c._sleep = c.scheduler.sleep
+            runs = [asyncio.ensure_future(c.submit(TextToVideo(f"kite {i}"))) for i in range(3)]
+            while not posts or c.scheduler.queue.waiting < 2:  # one in flight, two queued
+                await asyncio.sleep(0.01)
+            for run in runs:
+                run.cancel()
+            await asyncio.gather(*runs, return_exceptions=True)
+            assert all(run.cancelled() for run in runs)
+            told = asyncio.Event()
+            retrying = asyncio.ensure_future(
+                c.submit(TextToVideo("refused kite"), on_update=lambda _: told.set())
+            )
+            await told.wait()  # the retry notice: it now waits out the Retry-After
+            await asyncio.sleep(0.01)
+            retrying.cancel()
+            await asyncio.gather(retrying, return_exceptions=True)
+
+    asyncio.run(main())
+    sent = posts[0]  # whichever create took the slot first
+    assert posts == [sent, "refused kite"] and sent.startswith("kite ")
+    by_prompt = {r.request["prompt"] if r.request else "": r for r in ledger.records()}
+    assert by_prompt[sent].status == "unknown"
+    for prompt in {"kite 0", "kite 1", "kite 2", "refused kite"} - {sent}:
+        record = by_prompt[prompt]
+        assert (record.status, record.error) == ("rejected", NEVER_SENT), prompt
+    assert [r.request["prompt"] for r in ledger.records(unfinished=True) if r.request] == [sent]

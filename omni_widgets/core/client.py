@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
@@ -40,6 +41,7 @@ from .protocol import (
     Op,
     Send,
     Sleep,
+    Unsent,
     Update,
     download_op,
     get_op,
@@ -51,7 +53,7 @@ from .responses import protect_key
 from .result import Result
 from .resume import ResumeOutcome, no_id_advice, plan_resume, resume_op
 from .retry import RetryPolicy, retry_after
-from .scheduler import DOWNLOAD_SLOTS, Scheduler
+from .scheduler import DOWNLOAD_SLOTS, Scheduler, SlotCancelled
 from .settings import Settings, settings_for
 from .task import Task
 
@@ -362,6 +364,12 @@ def _mark_unknown(row_id: int, gateway: str) -> Callable[[Ledger], None]:
 NEVER_SENT = "stopped before the create was sent: no task was made"
 
 
+def _tell_unsent(op: Op[Any]) -> None:
+    """Let a stopped operation know its next request never left (a create's row says so)."""
+    with contextlib.suppress(Unsent, StopIteration):
+        op.throw(Unsent())
+
+
 async def _call(action: Call) -> Any:
     """Run a :class:`Call` on a worker thread; if the caller is cancelled meanwhile, the work
     finishes anyway and its ``abandoned`` follows it there."""
@@ -388,6 +396,8 @@ async def _call(action: Call) -> Any:
 def _create_outcome(exc: BaseException) -> tuple[str, str]:
     """How a failed create is recorded: "rejected" only when no task can exist."""
     text = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, Unsent):
+        return "rejected", NEVER_SENT
     if isinstance(exc, OutcomeUnknownError):
         return "unknown", text
     if isinstance(exc, APIError) and exc.status_code < 500:
@@ -738,6 +748,10 @@ class AsyncOmniClient(_BaseClient):
                         self._emit(action, on_update)
                 except httpx.HTTPError as exc:
                     action = op.throw(exc)
+                except asyncio.CancelledError as exc:
+                    if isinstance(action, Sleep) or isinstance(exc, SlotCancelled):
+                        _tell_unsent(op)
+                    raise
                 else:
                     action = op.send(outcome)
         except StopIteration as stop:

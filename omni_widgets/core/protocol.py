@@ -43,6 +43,12 @@ T = TypeVar("T")
 Update = Task | RetryNotice
 
 
+class Unsent(Exception):
+    """Thrown into an operation stopped while its next request had not left: it waited for a
+    request slot, or slept before a retry (a create retries only after a refusal that proves
+    nothing was made). A create's record can then say that no task was made."""
+
+
 @dataclass(frozen=True)
 class Send:
     """Send a request; with a sink, stream a 200 body into it. Answers the response."""

@@ -145,6 +145,10 @@ class Queue(Generic[W]):
         return Step(woken, granted, wake_at, more)
 
 
+class SlotCancelled(asyncio.CancelledError):
+    """A cancel that came while waiting for a request slot: the request was never sent."""
+
+
 class Scheduler:
     """The asyncio driver of a :class:`Queue`: one loop timer, futures for waiters.
 
@@ -203,10 +207,10 @@ class Scheduler:
         self._kick()
         try:
             await future
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as exc:
             if future.done() and not future.cancelled():
                 self.release()  # granted just as it was cancelled
-            raise
+            raise SlotCancelled(*exc.args) from None
 
     def release(self, held: float | None = None) -> None:
         """Give back a slot taken with :meth:`acquire`, held for ``held`` seconds if known."""
