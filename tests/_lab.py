@@ -440,13 +440,20 @@ class LabPage:
         return VideoState(**data)
 
     def wait_for_video_ready(self, selector: str = "video", timeout: float = 30.0) -> VideoState:
-        """Wait until the video has a decoded frame (``readyState >= 2``) or fails."""
-        self.page.wait_for_function(
-            "(el) => el.readyState >= 2 || !!el.error",
-            arg=self.find(selector, timeout).element_handle(),
-            timeout=timeout * 1000,
-        )
-        return self.video_state(selector)
+        """Wait until the first video matching ``selector`` has a decoded frame
+        (``readyState >= 2``) or fails, and return its state (as it is at the timeout if never).
+
+        The first match is looked up afresh each time: while a notebook runs, Lab may re-render
+        an output out of view and a card may finish above, so the element first found is not
+        always the one a later read would see.
+        """
+        deadline = time.monotonic() + timeout
+        self.find(selector, timeout)
+        while True:
+            state = self.video_state(selector)
+            if state.ready_state >= 2 or state.error is not None or time.monotonic() > deadline:
+                return state
+            self.page.wait_for_timeout(100)
 
     def play_video(self, selector: str = "video", *, muted: bool = True) -> str | None:
         """Call ``play()`` in the page; returns None, or the rejection's text.
