@@ -249,15 +249,7 @@ class _BaseClient:
         try:
             task = yield from submit_op(self._context(), request)
         except BaseException as exc:
-            if row is not None:
-                status, note = _create_outcome(exc)
-                task_id = getattr(exc, "task_id", None)
-                self._record(
-                    f"the create's outcome ({status})",
-                    lambda ledger: ledger.record_outcome(
-                        row, status, note, task_id=task_id if isinstance(task_id, str) else None
-                    ),
-                )
+            self._record_create_outcome(row, exc)
             raise
         if row is not None:
             self._ledger_seen[task.id] = (task.status, task.video_url, task.error)
@@ -266,14 +258,23 @@ class _BaseClient:
             )
         return task
 
+    def _record_create_outcome(self, row: int | None, exc: BaseException) -> None:
+        """Record how a create without a readable task ended (see :func:`_create_outcome`)."""
+        if row is None:
+            return
+        status, note = _create_outcome(exc)
+        task_id = getattr(exc, "task_id", None)
+        self._record(
+            f"the create's outcome ({status})",
+            lambda ledger: ledger.record_outcome(
+                row, status, note, task_id=task_id if isinstance(task_id, str) else None
+            ),
+        )
+
     def _never_sent(self, row: int | None) -> None:
         """Close the row of a create stopped before it was sent (it would read as "submitting",
         and a later resume would call its outcome unknown)."""
-        if row is not None:
-            self._record(
-                "a create stopped before it was sent",
-                lambda ledger: ledger.record_outcome(row, "rejected", NEVER_SENT),
-            )
+        self._record_create_outcome(row, Unsent())
 
     def _wait(self, task_or_id: Task | str, timeout: float | None) -> Op[Task]:
         task, poll_now = self._start(task_or_id)
