@@ -25,9 +25,14 @@ import threading
 from pathlib import Path
 
 import av
+import numpy  # noqa: F401  # see below
 
 from omni_widgets.sandbox import _render
 from omni_widgets.sandbox._render import RenderCancelled, VideoSpec, render_mp4
+
+# numpy is imported here, before any test runs: the renderer imports it on first use, on a
+# sandbox's render thread, and a test calling pytest.approx meanwhile finds the half-imported
+# module in sys.modules ("partially initialized module 'numpy' has no attribute 'isscalar'").
 
 #: The full run's cache folder, made by the first process (the xdist controller, or pytest without
 #: xdist) and inherited by the workers it starts.
