@@ -55,7 +55,7 @@ def test_parts_share_one_layout_and_style_across_cards(monkeypatch: pytest.Monke
     # stands in, so that the cards of other tests keep their open layout.
     closed = widgets.Layout()
     closed.close()
-    monkeypatch.setattr(card_module, "_PLAIN", (closed, first._meta.style))
+    monkeypatch.setitem(card_module._SHARED, "line layout", closed)
     third = card_for()
     assert third._meta.layout is not closed and third._meta.layout.comm is not None
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import ipywidgets as widgets
 from IPython.display import display
@@ -418,29 +418,29 @@ def _video_children(job: Job) -> tuple[widgets.Widget, ...]:
     return video, saved
 
 
-_PLAIN: tuple[widgets.Layout, HTMLStyle] | None = None
+W = TypeVar("W", bound=widgets.Widget)
+_SHARED: dict[str, Any] = {}
+
+
+def _shared(name: str, make: Callable[[], W]) -> W:
+    """One widget of a kind, shared by every card and never changed once made (a layout, a
+    style): a thousand cards' worth of widgets fewer. Made again once closed (by close_all())."""
+    widget = _SHARED.get(name)
+    if widget is None or widget.comm is None:
+        widget = _SHARED[name] = make()
+    return cast(W, widget)
 
 
 def _line(value: str = "") -> widgets.HTML:
-    """An HTML line sharing one default layout and style with every card's other lines: they
-    are never changed, and two widgets fewer per line is a thousand cards' worth of objects."""
-    global _PLAIN
-    if _PLAIN is None or any(shared.comm is None for shared in _PLAIN):  # closed by close_all()
-        _PLAIN = (widgets.Layout(), HTMLStyle())
-    layout, style = _PLAIN
-    return widgets.HTML(value, layout=layout, style=style)
-
-
-_LAYOUTS: dict[str, widgets.Layout] = {}
+    """An HTML line sharing one default layout and style with every card's other lines."""
+    return widgets.HTML(
+        value, layout=_shared("line layout", widgets.Layout), style=_shared("line style", HTMLStyle)
+    )
 
 
 def _shared_layout(name: str, **style: str) -> widgets.Layout:
-    """One layout per kind of part, shared by every card (none is ever changed): a card that
-    completes makes its video part without three more widgets (issue 14's loop stalls)."""
-    layout = _LAYOUTS.get(name)
-    if layout is None or layout.comm is None:  # closed by close_all()
-        layout = _LAYOUTS[name] = widgets.Layout(**style)
-    return layout
+    """A layout of one kind of part (the video, the media box), shared by every card."""
+    return _shared(name, lambda: widgets.Layout(**style))
 
 
 def _with_class(widget: Any, name: str) -> Any:
