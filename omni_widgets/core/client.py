@@ -16,6 +16,7 @@ from typing import Any, Self, TypeVar
 import httpx
 
 from .._version import __version__
+from . import workers
 from .batch_run import DEFAULT_CONCURRENCY, RowOutcome, prepare, run_async, run_sync
 from .download import FEED_LIMIT, SinkFeeder, VideoSink
 from .endpoint import Endpoint
@@ -372,11 +373,12 @@ def _tell_unsent(op: Op[Any]) -> None:
 
 
 async def _call(action: Call) -> Any:
-    """Run a :class:`Call` on a worker thread; if the caller is cancelled meanwhile, the work
-    finishes anyway and its ``abandoned`` follows it there."""
+    """Run a :class:`Call` (a ledger write) on the ledger's thread; if the caller is cancelled
+    meanwhile, the work finishes anyway and its ``abandoned`` follows it there."""
+    pool = workers.ledger()
     if action.abandoned is None:
-        return await asyncio.to_thread(action.work)
-    running = asyncio.ensure_future(asyncio.to_thread(action.work))
+        return await workers.run_on(pool, action.work)
+    running = asyncio.ensure_future(workers.run_on(pool, action.work))
     try:
         return await asyncio.shield(running)
     except asyncio.CancelledError:
@@ -386,8 +388,8 @@ async def _call(action: Call) -> Any:
             if done.cancelled() or done.exception() is not None:
                 return
             try:
-                asyncio.get_running_loop().run_in_executor(None, abandoned, done.result())
-            except RuntimeError:  # the loop is closing and takes no more work: do it here
+                pool.submit(abandoned, done.result())
+            except RuntimeError:  # the interpreter is shutting down: write it here
                 abandoned(done.result())
 
         running.add_done_callback(follow)
@@ -608,6 +610,7 @@ class AsyncOmniClient(_BaseClient):
         self._sleep: Callable[[float], Any] = self.scheduler.sleep
         #: Task states reach the ledger in batches written on a worker thread.
         self._writes = TaskWrites(self._commit_tasks)
+        workers.prestart()
 
     async def submit(self, request: Request, *, on_update: OnUpdate | None = None) -> Task:
         """Create a task (retried only where no task can have been started)."""
@@ -788,19 +791,20 @@ class AsyncOmniClient(_BaseClient):
         return response
 
     async def _send_now(self, http: httpx.AsyncClient, action: Send) -> httpx.Response:
-        if action.sink is None:
+        sink = action.sink
+        if sink is None:
             return await http.send(action.request)
         response = await http.send(action.request, stream=True, follow_redirects=True)
         try:
             if response.status_code == 200:
-                await self._stream(response, action.sink)
+                await self._stream(response, sink)
             else:
                 await response.aread()
         finally:
             await response.aclose()
         if response.status_code == 200:
             # The fsync and renames take tens of ms for a large video: not on the event loop.
-            await asyncio.to_thread(action.sink.settle, response)
+            await workers.run_on(workers.files(), lambda: sink.settle(response))
         return response
 
     @staticmethod
@@ -808,11 +812,12 @@ class AsyncOmniClient(_BaseClient):
         """Receive the body on the loop while a worker thread hashes and writes it."""
         sink.start()
         feeder = SinkFeeder(sink)
+        files = workers.files()
         try:
             async for chunk in response.aiter_bytes():
                 feeder.put(chunk)
                 if feeder.backlog > FEED_LIMIT:
-                    await asyncio.to_thread(feeder.wait_below, FEED_LIMIT // 2)
+                    await workers.run_on(files, lambda: feeder.wait_below(FEED_LIMIT // 2))
         finally:
             if feeder.writing:
-                await asyncio.to_thread(feeder.finish)
+                await workers.run_on(files, feeder.finish)

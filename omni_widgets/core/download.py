@@ -16,7 +16,6 @@ import os
 import threading
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
@@ -26,6 +25,8 @@ from .errors import DownloadError, Problem, ValidationError
 from .ids import file_stem
 from .mp4 import verify_mp4
 from .task import Task
+from .workers import WRITER_THREADS as WRITER_THREADS
+from .workers import writers as _writers
 
 DEFAULT_OUTPUT_DIR = Path("omni_outputs")
 HASH_CHUNK = 1 << 20
@@ -311,20 +312,6 @@ class SinkFeeder:
             with self._drained:
                 self._writing = False
                 self._drained.notify_all()
-
-
-WRITER_THREADS = 4
-_WRITERS: ThreadPoolExecutor | None = None
-_WRITERS_LOCK = threading.Lock()
-
-
-def _writers() -> ThreadPoolExecutor:
-    """The pool that writes every download's chunks (made on first use)."""
-    global _WRITERS
-    with _WRITERS_LOCK:
-        if _WRITERS is None:
-            _WRITERS = ThreadPoolExecutor(WRITER_THREADS, thread_name_prefix="omni-download")
-        return _WRITERS
 
 
 FEED_LIMIT = 16 << 20

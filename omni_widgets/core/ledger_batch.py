@@ -1,9 +1,9 @@
-"""Task states waiting for the ledger, written by a worker thread, many to a transaction.
+"""Task states waiting for the ledger, written by the ledger's thread, many to a transaction.
 
 An async client watching a thousand tasks sees several changes a second; a commit on the event
 loop for each would stall the notebook. So the client queues each task's latest state here and a
-single writer task commits whatever has gathered in one transaction on a worker thread, while the
-next batch gathers. :meth:`TaskWrites.settled` waits until every state queued so far is written:
+single writer task commits whatever has gathered in one transaction on the ledger's thread, while
+the next batch gathers. :meth:`TaskWrites.settled` waits until every state queued so far is written:
 the client awaits it before a call returns, so the ledger is up to date when ``wait()`` is.
 """
 
@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from functools import partial
 
+from . import workers
 from .task import Task
 
 Commit = Callable[[list[Task]], None]
@@ -55,7 +57,7 @@ class TaskWrites:
             batch, self._waiting = list(self._waiting.values()), {}
             self._writing, self._gathering = self._gathering, None
             try:
-                await asyncio.to_thread(self._commit, batch)
+                await workers.run_on(workers.ledger(), partial(self._commit, batch))
             finally:
                 done, self._writing = self._writing, None
                 if done is not None and not done.done():
