@@ -1,5 +1,6 @@
-"""The ledger off the event loop: the async client's writes run on worker threads (the create's
-row still before the create is sent), and task states are batched, latest state per task."""
+"""The ledger off the event loop: the async client's writes run on the ledger's thread (the
+create's row still before the create is sent), and task states are batched, latest state per
+task."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from _mock import BASE, KEY, MP4, Script, async_client, completed, created, task_body
 
 from omni_widgets import AsyncOmniClient, Ledger, Task, TaskFailedError, TextToVideo
+from omni_widgets.core import workers
 from omni_widgets.core.client import NEVER_SENT
 from omni_widgets.core.ledger_batch import TaskWrites
 from omni_widgets.core.scheduler import Scheduler
@@ -231,3 +233,26 @@ def test_creates_stopped_before_they_left_are_recorded_as_never_sent(tmp_path: P
         record = by_prompt[prompt]
         assert (record.status, record.error) == ("rejected", NEVER_SENT), prompt
     assert [r.request["prompt"] for r in ledger.records(unfinished=True) if r.request] == [sent]
+
+
+def test_a_batch_handed_over_as_its_loop_ends_is_written_before_the_next_loops() -> None:
+    written: list[str] = []
+    writes = TaskWrites(lambda tasks: written.extend(t.id for t in tasks))
+    busy, release = threading.Event(), threading.Event()
+    workers.ledger().submit(lambda: (busy.set(), release.wait(10)))  # the ledger's thread is busy
+    assert busy.wait(10)
+
+    async def hand_over() -> None:
+        writes.put(Task(id="left", status="processing"))
+        for _ in range(3):  # the writer takes the batch and hands it to the busy thread
+            await asyncio.sleep(0)
+
+    asyncio.run(hand_over())  # its writer is cancelled, waiting for the thread
+    release.set()
+
+    async def next_loop() -> None:
+        writes.put(Task(id="new", status="processing"))
+        await writes.settled()
+
+    asyncio.run(next_loop())
+    assert written == ["left", "new"]

@@ -82,6 +82,24 @@ def test_a_cancelled_callers_write_finishes_and_its_follow_up_runs_on_the_ledger
     assert followed == [("row 7", "omni-ledger_0")]
 
 
+def test_a_write_queued_behind_another_still_runs_when_its_caller_is_cancelled() -> None:
+    busy, release = threading.Event(), threading.Event()
+    workers.ledger().submit(lambda: (busy.set(), release.wait(10)))
+    assert busy.wait(10)
+    ran = threading.Event()
+
+    async def main() -> None:
+        call = asyncio.ensure_future(_call(Call(ran.set)))
+        await asyncio.sleep(0.01)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+
+    asyncio.run(main())
+    release.set()
+    assert ran.wait(10)
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX-only")
 def test_a_forked_child_starts_its_own_worker_threads() -> None:
     assert workers.ledger().submit(lambda: 1).result(timeout=10) == 1  # the parent's thread runs

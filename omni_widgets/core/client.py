@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import dataclasses
 import logging
@@ -373,26 +374,25 @@ def _tell_unsent(op: Op[Any]) -> None:
 
 
 async def _call(action: Call) -> Any:
-    """Run a :class:`Call` (a ledger write) on the ledger's thread; if the caller is cancelled
-    meanwhile, the work finishes anyway and its ``abandoned`` follows it there."""
+    """Run a :class:`Call` (a ledger write) on the ledger's thread. A cancelled caller stops
+    waiting, but the write still happens, and then its ``abandoned`` follows it there."""
     pool = workers.ledger()
-    if action.abandoned is None:
-        return await workers.run_on(pool, action.work)
-    running = asyncio.ensure_future(workers.run_on(pool, action.work))
+    job = pool.submit(action.work)
     try:
-        return await asyncio.shield(running)
+        return await workers.finished(job)
     except asyncio.CancelledError:
         abandoned = action.abandoned
+        if abandoned is not None:
 
-        def follow(done: asyncio.Future[Any]) -> None:
-            if done.cancelled() or done.exception() is not None:
-                return
-            try:
-                pool.submit(abandoned, done.result())
-            except RuntimeError:  # the interpreter is shutting down: write it here
-                abandoned(done.result())
+            def follow(done: concurrent.futures.Future[Any]) -> None:
+                if done.cancelled() or done.exception() is not None:
+                    return
+                try:
+                    pool.submit(abandoned, done.result())
+                except RuntimeError:  # the interpreter is shutting down: write it here
+                    abandoned(done.result())
 
-        running.add_done_callback(follow)
+            job.add_done_callback(follow)
         raise
 
 
@@ -608,7 +608,7 @@ class AsyncOmniClient(_BaseClient):
         #: its length does not count as the service's latency.
         self.downloads = Scheduler(DOWNLOAD_SLOTS)
         self._sleep: Callable[[float], Any] = self.scheduler.sleep
-        #: Task states reach the ledger in batches written on a worker thread.
+        #: Task states reach the ledger in batches written on the ledger's thread.
         self._writes = TaskWrites(self._commit_tasks)
         workers.prestart()
 

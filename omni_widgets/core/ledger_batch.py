@@ -64,13 +64,10 @@ class TaskWrites:
                     done.set_result(None)
 
     def _bind(self) -> asyncio.AbstractEventLoop:
-        """The running loop; on a new one (a second ``asyncio.run``), what an earlier loop left
-        unwritten is written now, in place, before starting afresh."""
+        """The running loop. On a new one (a second ``asyncio.run``) the earlier loop's writer is
+        gone: what it left waiting goes with this loop's first batch, after (on the one ledger
+        thread) any batch it had handed over."""
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
-            left = list(self._waiting.values())
-            self._loop, self._writer = loop, None
-            self._waiting, self._gathering, self._writing = {}, None, None
-            if left:
-                self._commit(left)
+            self._loop, self._writer, self._gathering, self._writing = loop, None, None, None
         return loop

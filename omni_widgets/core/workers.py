@@ -12,10 +12,11 @@ run in order, never waiting on each other's lock), downloads get :data:`FILE_THR
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 from .scheduler import DOWNLOAD_SLOTS
@@ -58,7 +59,33 @@ def files() -> ThreadPoolExecutor:
 
 async def run_on(pool: ThreadPoolExecutor, work: Callable[[], T]) -> T:
     """Run ``work`` on one of ``pool``'s threads and wait for it without blocking the loop."""
-    return await asyncio.wrap_future(pool.submit(work))
+    return await finished(pool.submit(work))
+
+
+async def finished(job: Future[T]) -> T:
+    """Wait for a job handed to a pool. A cancelled caller only stops waiting: the job still
+    runs to its end (a ledger row or a rename left half-done helps no one), where cancelling
+    an asyncio-wrapped future would drop a job not yet started."""
+    loop = asyncio.get_running_loop()
+    waiter: asyncio.Future[T] = loop.create_future()
+
+    def tell(_: Future[T]) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits any more
+            loop.call_soon_threadsafe(_copy, job, waiter)
+
+    job.add_done_callback(tell)
+    return await waiter
+
+
+def _copy(job: Future[T], waiter: asyncio.Future[T]) -> None:
+    if waiter.done():
+        return
+    if job.cancelled():
+        waiter.cancel()
+    elif (exc := job.exception()) is not None:
+        waiter.set_exception(exc)
+    else:
+        waiter.set_result(job.result())
 
 
 def prestart() -> None:
