@@ -6,8 +6,7 @@ downloads its task while its card (a real ``TaskCard``, not displayed: no kernel
 probe coroutine asks to wake every 5 ms and records how late it wakes: the event-loop stalls a
 user would feel as a frozen notebook. Set-up (building the cards, starting the jobs) is not
 counted. The baselines are the machine's own noise: the same probe on the idle loop before the
-run, and on an idle loop in another process during it (whose worst stall is the bar for ours
-when it exceeds 20 ms).
+run, and on an idle loop in another process during it.
 
 The sandbox stands in for a service that renders on someone else's machine, but here it renders
 1,000 clips on the same two cores; it runs at the lowest CPU priority (nice 19, every thread and
@@ -33,9 +32,6 @@ from _bench import Row, print_rows, row
 
 PROBE_S = 0.005
 P99_GOAL_MS = 5.0
-#: The worst stall's goal; when the machine itself stalls an idle loop in another process for
-#: longer during the run (a busy or shared machine does), no code on it can do better, so the
-#: idle loop's worst is the bar instead.
 WORST_GOAL_MS = 20.0
 
 
@@ -192,10 +188,10 @@ def run(quick: bool) -> list[Row]:
         ),
         row(
             f"jobs+cards: worst event-loop stall after set-up ({count} tasks)",
-            f"<= {WORST_GOAL_MS:g} ms, or an idle loop's worst beside it",
+            f"<= {WORST_GOAL_MS:g} ms",
             result["worst"],
             "ms",
-            result["worst"] <= max(WORST_GOAL_MS, beside_worst),
+            result["worst"] <= WORST_GOAL_MS,
             baseline=note,
         ),
         row(
