@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from omni_widgets.core import download
-from omni_widgets.core.download import FEED_BATCH, WRITER_THREADS, SinkFeeder, VideoSink
+from omni_widgets.core.download import FEED_BATCH, SinkFeeder, VideoSink
 from omni_widgets.core.task import Task
+from omni_widgets.core.workers import WRITER_THREADS
 
 
 def test_many_downloads_share_a_few_writer_threads_and_keep_chunk_order(tmp_path: Path) -> None:

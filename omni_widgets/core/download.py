@@ -25,7 +25,6 @@ from .errors import DownloadError, Problem, ValidationError
 from .ids import file_stem
 from .mp4 import verify_mp4
 from .task import Task
-from .workers import WRITER_THREADS as WRITER_THREADS
 from .workers import writers as _writers
 
 DEFAULT_OUTPUT_DIR = Path("omni_outputs")

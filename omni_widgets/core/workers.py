@@ -29,32 +29,36 @@ WRITER_THREADS = 4
 #: one per download slot, so a download never waits for another's ``fsync``.
 FILE_THREADS = DOWNLOAD_SLOTS
 
+#: Each pool's name (its threads are "omni-<name>_N") and size.
+_SIZES = {"ledger": 1, "download": WRITER_THREADS, "files": FILE_THREADS}
+
 _lock = threading.Lock()
 _pools: dict[str, ThreadPoolExecutor] = {}
 _started = False
 
 
-def _pool(name: str, threads: int) -> ThreadPoolExecutor:
+def _pool(name: str) -> ThreadPoolExecutor:
     with _lock:
         pool = _pools.get(name)
         if pool is None:
-            pool = _pools[name] = ThreadPoolExecutor(threads, thread_name_prefix=f"omni-{name}")
+            pool = ThreadPoolExecutor(_SIZES[name], thread_name_prefix=f"omni-{name}")
+            _pools[name] = pool
         return pool
 
 
 def ledger() -> ThreadPoolExecutor:
     """The one thread that writes the task ledger, in the order the writes are asked for."""
-    return _pool("ledger", 1)
+    return _pool("ledger")
 
 
 def writers() -> ThreadPoolExecutor:
     """The threads that hash and write every download's chunks."""
-    return _pool("download", WRITER_THREADS)
+    return _pool("download")
 
 
 def files() -> ThreadPoolExecutor:
     """The threads for downloads' blocking steps."""
-    return _pool("files", FILE_THREADS)
+    return _pool("files")
 
 
 async def run_on(pool: ThreadPoolExecutor, work: Callable[[], T]) -> T:
@@ -100,7 +104,8 @@ def prestart() -> None:
 
 
 def _start_all() -> None:
-    for pool, threads in ((ledger(), 1), (writers(), WRITER_THREADS), (files(), FILE_THREADS)):
+    for name, threads in _SIZES.items():
+        pool = _pool(name)
         # A pool starts a thread per job while none is idle: jobs that wait for each other
         # keep every thread busy until all of them are running.
         gate = threading.Barrier(threads)
